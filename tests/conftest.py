@@ -1,3 +1,9 @@
-"""Shared pytest configuration. Fixtures live in tests/support/ and are registered here."""
+"""Shared pytest configuration: every module in tests/support/ is a fixture plugin."""
 
-pytest_plugins: list[str] = []
+from pathlib import Path
+
+pytest_plugins = sorted(
+    f"tests.support.{path.stem}"
+    for path in (Path(__file__).parent / "support").glob("*.py")
+    if not path.stem.startswith("_")
+)
