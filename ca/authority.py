@@ -1,0 +1,378 @@
+"""The certificate authority as one object: issuers (CA keys and certificates), records, clock, URLs.
+
+The authority decides what may be signed (profile, subject, key, validity), draws a random serial, has the
+issuer's key sign, and records the certificate in one transaction; the serial's uniqueness is a database
+constraint, and a collision draws a new serial (step-ca's "the authority decides, the signer signs").
+Revocation is idempotent. CRLs carry increasing numbers. OCSP and time-stamping take request bytes and
+return response bytes (`respond_ocsp`, `stamp`), so that any HTTP layer can serve them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509
+
+from ca.certificates import CertificateTemplate, Issuer, sign_certificate
+from ca.crl import build_crl
+from ca.endpoints import PkiEndpoints
+from ca.errors import CaError, RequestRejected, UnknownAuthority, UnknownCertificate
+from ca.names import build_name, name_attributes
+from ca.requests import read_csr
+from ca.revocation import CertificateState, CertificateStatus, RevocationReason
+from ca.store import CertificateRecord, SerialTaken, Store
+from policies.keys import DigestSigner
+from policies.profiles import ProfileError, ProfileSet, default_profiles
+
+Clock = Callable[[], datetime]
+
+# RFC 5280 4.1.2.2: at most 20 octets; CA/Browser practice: at least 64 bits of randomness.
+SERIAL_BITS = 127
+_SERIAL_ATTEMPTS = 8
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def random_serial() -> int:
+    """A positive random serial of at least 64 significant bits (fits 16 octets, never negative)."""
+    while True:
+        serial = secrets.randbits(SERIAL_BITS)
+        if serial >= 1 << 64:
+            return serial
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]  # the issuer first, up to the root
+    record: CertificateRecord
+
+    @property
+    def serial_number(self) -> int:
+        return self.certificate.serial_number
+
+
+@dataclass(frozen=True)
+class Revocation:
+    record: CertificateRecord
+    newly_revoked: bool  # False when the certificate was already revoked (idempotent call)
+
+
+@dataclass(frozen=True)
+class OcspResponder:
+    """Who signs OCSP answers for an issuer: a delegated responder (RFC 6960 4.2.2.2) or the CA itself."""
+
+    certificate: x509.Certificate
+    key: DigestSigner
+    delegated: bool
+
+
+@dataclass(frozen=True)
+class TimeStampUnit:
+    """The TSA's signing key and certificate chain (RFC 3161) and its policy OID."""
+
+    certificate: x509.Certificate
+    key: DigestSigner
+    chain: tuple[x509.Certificate, ...]
+    policy: str = "2.16.704.99.2.1"
+    accuracy_seconds: int = 1
+
+
+class Authority:
+    """One PKI: its CAs by short name, the store of what they issued, and where it is published."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        endpoints: PkiEndpoints,
+        issuers: Iterable[Issuer] = (),
+        profiles: ProfileSet | None = None,
+        clock: Clock = utc_now,
+        crl_validity: timedelta = timedelta(days=7),
+    ):
+        self.store = store
+        self.endpoints = endpoints
+        self.profiles = profiles or default_profiles()
+        self.clock = clock
+        self.crl_validity = crl_validity
+        self._issuers: dict[str, Issuer] = {}
+        self._ocsp: dict[str, OcspResponder] = {}
+        self.tsa: TimeStampUnit | None = None
+        for issuer in issuers:
+            self.add_issuer(issuer)
+
+    # CAs -------------------------------------------------------------------------------------------
+
+    def add_issuer(self, issuer: Issuer, *, ocsp: OcspResponder | None = None) -> None:
+        self._issuers[issuer.name] = issuer
+        self._ocsp[issuer.name] = ocsp or OcspResponder(issuer.certificate, issuer.key, delegated=False)
+
+    def set_ocsp_responder(self, issuer_name: str, responder: OcspResponder) -> None:
+        self.issuer(issuer_name)
+        self._ocsp[issuer_name] = responder
+
+    def set_time_stamp_unit(self, unit: TimeStampUnit) -> None:
+        self.tsa = unit
+
+    @property
+    def issuers(self) -> Mapping[str, Issuer]:
+        return dict(self._issuers)
+
+    def issuer(self, name: str) -> Issuer:
+        try:
+            return self._issuers[name]
+        except KeyError:
+            known = ", ".join(sorted(self._issuers)) or "-"
+            raise UnknownAuthority(
+                f"không có CA tên {name!r} (có: {known})", f"no CA named {name!r} (known: {known})"
+            ) from None
+
+    def ocsp_responder(self, issuer_name: str) -> OcspResponder:
+        self.issuer(issuer_name)
+        return self._ocsp[issuer_name]
+
+    def create_root(
+        self,
+        name: str,
+        *,
+        attributes: Iterable[tuple[str, str]],
+        key: DigestSigner,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> Issuer:
+        """Self-sign a root CA certificate under the `root-ca` profile, record it, and add the issuer."""
+        profile = self.profiles.get("root-ca")
+        template = self._template(
+            profile, tuple(attributes), key.public_key_info(), not_before=not_before, not_after=not_after,
+            issuer=None,
+        )
+
+        def sign(serial: int) -> x509.Certificate:
+            return sign_certificate(
+                _with_serial(template, serial), issuer=None, self_signing_key=key, issuer_name=name
+            )
+
+        certificate, _ = self._sign_and_record(sign, issuer_name=name, profile=profile.name)
+        issuer = Issuer(name=name, certificate=certificate, key=key, chain=())
+        self.add_issuer(issuer)
+        return issuer
+
+    def create_subordinate(
+        self,
+        name: str,
+        *,
+        parent: str,
+        attributes: Iterable[tuple[str, str]],
+        key: DigestSigner,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+    ) -> Issuer:
+        """Issue an issuing-CA certificate under `parent` and add the new issuer."""
+        issued = self.issue(
+            issuer=parent, profile="issuing-ca", attributes=attributes, public_key=key.public_key_info(),
+            not_before=not_before, not_after=not_after,
+        )
+        issuer = Issuer(name=name, certificate=issued.certificate, key=key, chain=issued.chain)
+        self.add_issuer(issuer)
+        return issuer
+
+    def attach_issuer(self, name: str, *, certificate: x509.Certificate, key: DigestSigner,
+                      chain: tuple[x509.Certificate, ...] = ()) -> Issuer:
+        """Add an existing CA (certificate already recorded) whose key lives on a token."""
+        if certificate.public_key.dump() != key.public_key_info().dump():
+            raise CaError(
+                f"khóa không khớp chứng thư của CA {name}", f"the key does not match the certificate of CA {name}"
+            )
+        issuer = Issuer(name=name, certificate=certificate, key=key, chain=chain)
+        self.add_issuer(issuer)
+        return issuer
+
+    # Issuance --------------------------------------------------------------------------------------
+
+    def issue(
+        self,
+        *,
+        issuer: str,
+        profile: str,
+        attributes: Iterable[tuple[str, str]],
+        public_key: asn1_keys.PublicKeyInfo,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        validity_days: int | None = None,
+    ) -> IssuedCertificate:
+        """Check the request against `profile` and issue; refusals raise `RequestRejected`."""
+        ca = self.issuer(issuer)
+        chosen = self._profile(profile)
+        if not_after is None and validity_days is not None:
+            not_after = (not_before or self.clock()) + timedelta(days=validity_days)
+        template = self._template(
+            chosen, tuple(attributes), public_key, not_before=not_before, not_after=not_after, issuer=ca
+        )
+
+        def sign(serial: int) -> x509.Certificate:
+            return sign_certificate(_with_serial(template, serial), issuer=ca, endpoints=self.endpoints)
+
+        certificate, record = self._sign_and_record(sign, issuer_name=issuer, profile=chosen.name)
+        return IssuedCertificate(certificate=certificate, chain=(ca.certificate, *ca.chain), record=record)
+
+    def issue_from_csr(
+        self,
+        csr: bytes,
+        *,
+        issuer: str,
+        profile: str,
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        validity_days: int | None = None,
+    ) -> IssuedCertificate:
+        """Issue from a PKCS#10 request: its signature, key and subject are all checked first."""
+        request = read_csr(csr)
+        return self.issue(
+            issuer=issuer, profile=profile, attributes=request.attributes, public_key=request.public_key,
+            not_before=not_before, not_after=not_after, validity_days=validity_days,
+        )
+
+    def _profile(self, name: str):
+        try:
+            return self.profiles.get(name)
+        except ProfileError as exc:
+            raise RequestRejected(exc.vietnamese, exc.english) from exc
+
+    def _template(self, profile, attributes, public_key, *, not_before, not_after, issuer: Issuer | None):
+        try:
+            profile.check_subject(attributes)
+            self.profiles.check_public_key(public_key)
+        except ProfileError as exc:
+            raise RequestRejected(exc.vietnamese, exc.english) from exc
+        now = self.clock()
+        not_before = (not_before or now).astimezone(timezone.utc).replace(microsecond=0)
+        limit = timedelta(days=profile.max_validity_days)
+        if not_after is None:
+            not_after = not_before + limit
+            if issuer is not None:  # by default, never outlive the issuer
+                not_after = min(not_after, issuer.certificate.not_valid_after)
+        not_after = not_after.astimezone(timezone.utc).replace(microsecond=0)
+        if not_after <= not_before:
+            raise RequestRejected(
+                "thời hạn kết thúc phải sau thời điểm bắt đầu", "notAfter must be later than notBefore"
+            )
+        if not_after - not_before > limit:
+            raise RequestRejected(
+                f"thời hạn vượt quá {profile.max_validity_days} ngày cho phép của hồ sơ {profile.name}",
+                f"validity exceeds the {profile.max_validity_days} days allowed by profile {profile.name}",
+            )
+        if issuer is not None:
+            ca = issuer.certificate
+            if not_before < ca.not_valid_before or not_after > ca.not_valid_after:
+                raise RequestRejected(
+                    f"thời hạn nằm ngoài thời hạn của CA {issuer.name}",
+                    f"validity falls outside the validity of CA {issuer.name}",
+                )
+        return CertificateTemplate(
+            subject=build_name(attributes),
+            public_key=public_key,
+            profile=profile,
+            serial_number=0,
+            not_before=not_before,
+            not_after=not_after,
+        )
+
+    def _sign_and_record(self, sign, *, issuer_name: str, profile: str):
+        for _ in range(_SERIAL_ATTEMPTS):
+            certificate = sign(random_serial())
+            try:
+                record = self.store.record_certificate(
+                    certificate, issuer=issuer_name, profile=profile, issued_at=self.clock()
+                )
+            except SerialTaken:
+                continue
+            return certificate, record
+        raise CaError("không cấp được số hiệu duy nhất", "could not draw a unique serial number")
+
+    # Revocation ------------------------------------------------------------------------------------
+
+    def revoke(
+        self, serial_number: int, *, reason: RevocationReason, revoked_at: datetime | None = None
+    ) -> Revocation:
+        """Revoke a certificate we issued; revoking it again changes nothing and says so."""
+        if self.store.find_certificate(serial_number) is None:
+            raise UnknownCertificate(
+                f"không có chứng thư số hiệu {serial_number:X}",
+                f"no certificate with serial {serial_number:X} was issued here",
+            )
+        now = self.clock()
+        record, changed = self.store.revoke(
+            serial_number, reason=reason, revoked_at=(revoked_at or now).replace(microsecond=0), recorded_at=now
+        )
+        return Revocation(record=record, newly_revoked=changed)
+
+    def status(self, issuer_name: str, serial_number: int) -> CertificateStatus:
+        record = self.store.find_certificate(serial_number)
+        if record is None or record.issuer != issuer_name or record.profile == "root-ca":
+            return CertificateStatus(CertificateState.UNKNOWN)
+        if record.revoked_at is not None:
+            return CertificateStatus(CertificateState.REVOKED, record.revoked_at, record.revocation_reason)
+        return CertificateStatus(CertificateState.GOOD)
+
+    # CRLs ------------------------------------------------------------------------------------------
+
+    def publish_crl(self, issuer_name: str) -> asn1_crl.CertificateList:
+        """Sign and record a new CRL with the next CRL number."""
+        ca = self.issuer(issuer_name)
+        for _ in range(_SERIAL_ATTEMPTS):
+            number = self.store.last_crl_number(issuer_name) + 1
+            this_update = self.clock()
+            next_update = this_update + self.crl_validity
+            crl = build_crl(
+                ca, number=number, this_update=this_update, next_update=next_update,
+                revoked=self.store.revoked_entries(issuer_name),
+            )
+            try:
+                self.store.record_crl(
+                    issuer_name, number=number, this_update=this_update, next_update=next_update, der=crl.dump()
+                )
+            except SerialTaken:  # another process published the same number first
+                continue
+            return crl
+        raise CaError("không cấp được số CRL", "could not draw a CRL number")
+
+    def current_crl(self, issuer_name: str) -> bytes:
+        """The newest CRL of the issuer, published anew when there is none or it is past nextUpdate."""
+        self.issuer(issuer_name)
+        latest = self.store.latest_crl(issuer_name)
+        if latest is None or latest[1] <= self.clock():
+            return self.publish_crl(issuer_name).dump()
+        return latest[0]
+
+    # OCSP and time-stamping ------------------------------------------------------------------------
+
+    def respond_ocsp(self, request: bytes) -> bytes:
+        """An RFC 6960 response (DER) to request bytes; malformed requests get `malformedRequest`."""
+        from ca.ocsp import respond
+
+        return respond(request, authority=self, now=self.clock())
+
+    def stamp(self, request: bytes) -> bytes:
+        """An RFC 3161 response (DER) to request bytes; bad requests get `badRequest` / `badAlgorithm`."""
+        from ca.tsa import respond
+
+        return respond(request, authority=self, now=self.clock())
+
+
+def _with_serial(template: CertificateTemplate, serial: int) -> CertificateTemplate:
+    return CertificateTemplate(
+        subject=template.subject, public_key=template.public_key, profile=template.profile,
+        serial_number=serial, not_before=template.not_before, not_after=template.not_after,
+    )
+
+
+def subject_attributes(certificate: x509.Certificate) -> tuple[tuple[str, str], ...]:
+    return name_attributes(certificate.subject)

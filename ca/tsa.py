@@ -1,0 +1,172 @@
+"""The time-stamping authority (RFC 3161): request bytes in, response bytes out, never an exception.
+
+SHA-256/384/512 message imprints, nonce echoed, the TSA certificate (and chain) included on `certReq`,
+accuracy, random unique serial numbers (recorded with a database constraint). The token is a CMS SignedData
+over TSTInfo with the ESS signing-certificate-v2 attribute (RFC 5816), which `openssl ts -verify` requires.
+Errors answer with the protocol's own status: `badRequest`, `badAlgorithm`, `badDataFormat`,
+`unacceptedPolicy`, `unacceptedExtension`, `systemFailure`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from asn1crypto import algos, cms, core, tsp, x509
+
+from ca.errors import CaError
+from ca.signing import sign_bytes, signature_parameters
+from ca.store import SerialTaken
+
+if TYPE_CHECKING:
+    from ca.authority import Authority, TimeStampUnit
+
+ACCEPTED_DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64}
+_SERIAL_ATTEMPTS = 8
+
+
+def rejection(fail_info: str, text: str) -> bytes:
+    """A `rejection` response with one PKIFailureInfo bit and a human-readable reason."""
+    return tsp.TimeStampResp(
+        {
+            "status": {
+                "status": "rejection",
+                "status_string": [text],
+                "fail_info": tsp.PKIFailureInfo({fail_info}),
+            }
+        }
+    ).dump()
+
+
+def respond(request_bytes: bytes, *, authority: "Authority", now: datetime) -> bytes:
+    unit = authority.tsa
+    if unit is None:
+        return rejection("system_failure", "no time-stamping unit is configured")
+    try:
+        request = tsp.TimeStampReq.load(request_bytes)
+        version = request["version"].native
+        imprint = request["message_imprint"]
+        algorithm = imprint["hash_algorithm"]["algorithm"].native
+        hashed = imprint["hashed_message"].native
+        policy = request["req_policy"].native
+        nonce = request["nonce"].native
+        cert_req = bool(request["cert_req"].native)
+        extensions = request["extensions"].native
+    except (ValueError, TypeError, KeyError):
+        return rejection("bad_request", "the request is not a readable RFC 3161 TimeStampReq")
+    if version != "v1":
+        return rejection("bad_request", f"unsupported request version {version}")
+    if algorithm not in ACCEPTED_DIGESTS:
+        return rejection("bad_alg", f"digest algorithm {algorithm} is not accepted (sha256, sha384, sha512)")
+    if not isinstance(hashed, bytes) or len(hashed) != ACCEPTED_DIGESTS[algorithm]:
+        return rejection("bad_data_format", f"the {algorithm} imprint must be {ACCEPTED_DIGESTS[algorithm]} bytes")
+    if policy is not None and policy != unit.policy:
+        return rejection("unaccepted_policy", f"policy {policy} is not offered (only {unit.policy})")
+    if extensions:
+        return rejection("unaccepted_extensions", "request extensions are not supported")
+    try:
+        token = _issue_token(
+            unit, authority=authority, now=now, imprint=imprint, nonce=nonce, cert_req=cert_req,
+            algorithm=algorithm, hashed=hashed,
+        )
+    except CaError:
+        return rejection("system_failure", "the time-stamping unit failed")
+    return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
+
+
+def _issue_token(unit: "TimeStampUnit", *, authority, now, imprint, nonce, cert_req, algorithm, hashed):
+    from ca.authority import random_serial
+
+    for _ in range(_SERIAL_ATTEMPTS):
+        serial = random_serial()
+        try:
+            authority.store.record_timestamp(
+                serial, gen_time=now, digest_algorithm=algorithm, message_imprint=hashed
+            )
+        except SerialTaken:
+            continue
+        break
+    else:
+        raise CaError("không cấp được số hiệu dấu thời gian", "could not draw a time-stamp serial")
+    tst_info = tsp.TSTInfo(
+        {
+            "version": "v1",
+            "policy": unit.policy,
+            "message_imprint": imprint,
+            "serial_number": serial,
+            "gen_time": now,
+            "accuracy": {"seconds": unit.accuracy_seconds},
+            "ordering": False,
+            "nonce": nonce,
+            "tsa": x509.GeneralName(name="directory_name", value=unit.certificate.subject),
+        }
+    )
+    return sign_content(
+        tst_info.dump(), content_type="tst_info", key=unit.key, certificate=unit.certificate,
+        certificates=(unit.certificate, *unit.chain) if cert_req else (), signing_time=None,
+    )
+
+
+def sign_content(
+    content: bytes,
+    *,
+    content_type: str,
+    key,
+    certificate: x509.Certificate,
+    certificates,
+    signing_time: datetime | None,
+) -> cms.ContentInfo:
+    """A CMS SignedData (RFC 5652) with signed attributes and ESS signing-certificate-v2 (RFC 5035)."""
+    parameters = signature_parameters(key.public_key_info())
+    digest_name = parameters.digest_algorithm.value
+    digest_algorithm = algos.DigestAlgorithm({"algorithm": digest_name})
+    attributes = [
+        cms.CMSAttribute({"type": "content_type", "values": [content_type]}),
+        cms.CMSAttribute({"type": "message_digest", "values": [hashlib.new(digest_name, content).digest()]}),
+        cms.CMSAttribute(
+            {
+                "type": "signing_certificate_v2",
+                "values": [
+                    {
+                        "certs": [
+                            {
+                                # sha256 is the ESSCertIDv2 default: leave the algorithm out (DER).
+                                "cert_hash": hashlib.sha256(certificate.dump()).digest(),
+                                "issuer_serial": {
+                                    "issuer": [x509.GeneralName(name="directory_name", value=certificate.issuer)],
+                                    "serial_number": certificate.serial_number,
+                                },
+                            }
+                        ]
+                    }
+                ],
+            }
+        ),
+    ]
+    if signing_time is not None:
+        attributes.append(cms.CMSAttribute({"type": "signing_time", "values": [cms.Time(name="utc_time", value=signing_time)]}))
+    signed_attrs = cms.CMSAttributes(attributes)
+    signature = sign_bytes(key, signed_attrs.dump(), parameters)
+    signer_info = cms.SignerInfo(
+        {
+            "version": "v1",
+            "sid": cms.SignerIdentifier(
+                name="issuer_and_serial_number",
+                value={"issuer": certificate.issuer, "serial_number": certificate.serial_number},
+            ),
+            "digest_algorithm": digest_algorithm,
+            "signed_attrs": signed_attrs,
+            "signature_algorithm": parameters.cms_signature_algorithm,
+            "signature": signature,
+        }
+    )
+    signed_data = {
+        "version": "v3",
+        "digest_algorithms": [digest_algorithm],
+        "encap_content_info": {"content_type": content_type, "content": core.ParsableOctetString(content)},
+        "signer_infos": [signer_info],
+    }
+    if certificates:
+        signed_data["certificates"] = list(certificates)
+    return cms.ContentInfo({"content_type": "signed_data", "content": cms.SignedData(signed_data)})
