@@ -1,0 +1,58 @@
+"""The bridge's signing algorithm policy, on keys made in memory (no token)."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.keys import DigestAlgorithm, SignatureScheme
+from signer.keys import InMemoryKey
+from token_bridge.errors import AlgorithmRefused, InvalidSignRequest
+from token_bridge.keys import DIGEST_INFO_PREFIXES, SigningAlgorithmPolicy, check_digest_length
+
+POLICY = SigningAlgorithmPolicy()
+
+
+@pytest.fixture(scope="module")
+def rsa_1024():
+    return InMemoryKey.generate_rsa(1024).public_key_info()
+
+
+def test_rsa_2048_sha256_passes():
+    POLICY.check(InMemoryKey.generate_rsa(2048).public_key_info(), digest_algorithm=DigestAlgorithm.SHA256,
+                 scheme=SignatureScheme.RSA_PKCS1V15)
+
+
+def test_rsa_below_2048_refused(rsa_1024):
+    with pytest.raises(AlgorithmRefused) as caught:
+        POLICY.check(rsa_1024, digest_algorithm=DigestAlgorithm.SHA256, scheme=SignatureScheme.RSA_PKCS1V15)
+    assert str(caught.value) == "RSA key of 1024 bits is too weak: at least 2048 bits required."
+    assert caught.value.message_vi == "Khóa RSA 1024 bit quá yếu: cần tối thiểu 2048 bit."
+    assert caught.value.code == "algorithm_refused"
+
+
+def test_sha1_refused_even_with_a_good_key():
+    with pytest.raises(AlgorithmRefused, match=r"^Digest sha1 is not allowed"):
+        POLICY.check(InMemoryKey.generate_ec().public_key_info(), digest_algorithm=DigestAlgorithm.SHA1,
+                     scheme=SignatureScheme.ECDSA)
+
+
+def test_curve_outside_policy_refused():
+    narrow = SigningAlgorithmPolicy(curves=frozenset({"secp384r1"}))
+    with pytest.raises(AlgorithmRefused, match=r"^Curve secp256r1 is not allowed"):
+        narrow.check(InMemoryKey.generate_ec().public_key_info(), digest_algorithm=DigestAlgorithm.SHA256,
+                     scheme=SignatureScheme.ECDSA)
+
+
+def test_digest_info_prefixes_match_asn1crypto():
+    from asn1crypto import algos, core
+
+    for algorithm, prefix in DIGEST_INFO_PREFIXES.items():
+        digest = b"\x00" * algorithm.digest_size
+        info = algos.DigestInfo({"digest_algorithm": {"algorithm": algorithm.value, "parameters": core.Null()},
+                                 "digest": digest})
+        assert info.dump() == prefix + digest
+
+
+def test_digest_length_checked():
+    with pytest.raises(InvalidSignRequest, match=r"^The digest is 31 bytes; sha256 digests are 32 bytes\.$"):
+        check_digest_length(b"\x00" * 31, DigestAlgorithm.SHA256)
