@@ -26,9 +26,19 @@ ACCEPTED_DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64}
 _SERIAL_ATTEMPTS = 8
 
 
+class TimeStampResponse(core.Sequence):
+    """RFC 3161 TimeStampResp. asn1crypto's `tsp.TimeStampResp` makes the token mandatory; RFC 3161
+    section 2.4.2 says it is absent whenever the status is not granted."""
+
+    _fields = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
+
+
 def rejection(fail_info: str, text: str) -> bytes:
     """A `rejection` response with one PKIFailureInfo bit and a human-readable reason."""
-    return tsp.TimeStampResp(
+    return TimeStampResponse(
         {
             "status": {
                 "status": "rejection",
@@ -72,7 +82,7 @@ def respond(request_bytes: bytes, *, authority: "Authority", now: datetime) -> b
         )
     except CaError:
         return rejection("system_failure", "the time-stamping unit failed")
-    return tsp.TimeStampResp({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
+    return TimeStampResponse({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
 
 
 def _issue_token(unit: "TimeStampUnit", *, authority, now, imprint, nonce, cert_req, algorithm, hashed):

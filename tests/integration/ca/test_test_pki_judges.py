@@ -117,3 +117,25 @@ def test_frozen_clock_gives_a_time_stamp_before_revocation(pki):
     assert info["gen_time"].native == moment
     assert info["nonce"].native == 42
     assert len(token["content"]["certificates"]) == 3  # TSA, gov, root on certReq
+
+
+def test_pyhanko_time_stamper_and_validator_accept_our_tsa(pki):
+    """The signer time-stamps with pyHanko's HTTP client pointed at /pki/tsa; pyHanko validates the token."""
+    import asyncio
+
+    from pyhanko.sign.timestamps.requests_client import RequestsHTTPTimeStamper
+    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+    from pyhanko_certvalidator import ValidationContext
+    from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+
+    digest = hashlib.sha256(b"Quyet dinh so 15/QD-UBND").digest()
+    stamper = RequestsHTTPTimeStamper(pki.tsa_url, timeout=10)
+    token = asyncio.run(stamper.async_timestamp(digest, "sha256"))
+    context = ValidationContext(trust_roots=pki.trust_roots, allow_fetching=True,
+                                fetcher_backend=RequestsFetcherBackend(), revocation_mode="hard-fail")
+    status = asyncio.run(validate_tst_signed_data(token["content"], context, lambda algorithm: digest))
+    assert status["intact"] is True
+    assert status["valid"] is True
+    assert status["trust_problem_indic"] is None
+    assert [c.subject.native["common_name"] for c in status["validation_path"]][-1] == "Dich vu cap dau thoi gian (Demo TSA)"
+    assert status["signing_cert"].subject.native["common_name"] == "Dich vu cap dau thoi gian (Demo TSA)"
