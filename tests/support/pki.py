@@ -300,3 +300,27 @@ def pki(tmp_path_factory) -> TestPki:
     with serve_wsgi(create_pki_app(built.authority), port=port):
         yield built
     built.authority.store.close()
+
+
+def build_small_authority(database_url: str, *, base_url: str = "http://pki.test", clock=None) -> Authority:
+    """A fresh authority (EC root "root", issuing CA "gov", delegated OCSP, TSA) on `database_url`.
+
+    For tests that revoke or count rows and so must not touch the session PKI; EC keys keep it fast.
+    """
+    clock = clock or SettableClock()
+    now = clock()
+    org = ("organization_name", ORG_CA)
+    authority = Authority(store=Store.open(database_url), endpoints=PkiEndpoints(base_url), clock=clock)
+    authority.create_root("root", key=InMemoryKey.generate_ec("secp384r1"), not_before=now - timedelta(days=365),
+                          attributes=[("country_name", "VN"), org, ("common_name", "Demo Root (small)")])
+    authority.create_subordinate("gov", parent="root", key=InMemoryKey.generate_ec(),
+                                 not_before=now - timedelta(days=300),
+                                 attributes=[("country_name", "VN"), org, ("common_name", "Demo Gov CA (small)")])
+    ocsp_key, tsa_key = InMemoryKey.generate_ec(), InMemoryKey.generate_ec()
+    ocsp = authority.issue(issuer="gov", profile="ocsp", public_key=ocsp_key.public_key_info(),
+                           attributes=[("country_name", "VN"), org, ("common_name", "Demo OCSP (small)")])
+    authority.set_ocsp_responder("gov", OcspResponder(ocsp.certificate, ocsp_key, delegated=True))
+    tsa = authority.issue(issuer="gov", profile="tsa", public_key=tsa_key.public_key_info(),
+                          attributes=[("country_name", "VN"), org, ("common_name", "Demo TSA (small)")])
+    authority.set_time_stamp_unit(TimeStampUnit(tsa.certificate, tsa_key, tsa.chain))
+    return authority
