@@ -1,0 +1,127 @@
+"""`kyso serve`: the central service. Development server by default, gunicorn with `--production`.
+
+`kyso serve add-user NAME --role R` and `kyso serve add-api-key NAME --scope S` create the first accounts
+(the password is asked for, or read from an environment variable named by `--password-env`; never an
+argument). For gunicorn without this command: `gunicorn 'kyso.commands.serve:wsgi_app()'` builds the
+application from KYSO_HOME (run `kyso serve migrate` first).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+
+def _settings(home):
+    from service.settings import ServiceSettings
+
+    return ServiceSettings.from_home(home)
+
+
+def _migrate(settings) -> None:
+    from service.wiring import migrate_all
+
+    migrate_all(settings)
+
+
+def wsgi_app():
+    """The WSGI application for gunicorn, configured from KYSO_HOME (its kyso.toml and KYSO_* variables)."""
+    from kyso.config import Home
+    from service.app import create_app
+
+    return create_app(_settings(Home.locate()))
+
+
+@click.group(invoke_without_command=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--production", is_flag=True, help="Run gunicorn (several worker processes) instead of the development server.")
+@click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="gunicorn workers (--production).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, production: bool, workers: int) -> None:
+    """Run the central service (migrates the database first)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    home = ctx.obj.ensure()
+    settings = _settings(home)
+    _migrate(settings)
+    if production:
+        if "secret_key" not in home.section("service"):
+            raise click.UsageError(
+                "--production needs [service] secret_key (or KYSO_SERVICE_SECRET_KEY) shared by all workers"
+            )
+        os.environ["KYSO_HOME"] = str(home.path)
+        command = [
+            sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--access-logfile", "-", "--graceful-timeout", "20", "kyso.commands.serve:wsgi_app()",
+        ]
+        os.execv(sys.executable, command)
+    from service.app import create_app
+
+    app = create_app(settings)
+    click.echo(f"kyso service on http://{host}:{port}/ (database {settings.database_url.split('://')[0]})", err=True)
+    app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+@serve.command("migrate")
+@click.pass_obj
+def migrate_command(home) -> None:
+    """Create or upgrade the database tables of the service, the ledger and the CA."""
+    _migrate(_settings(home.ensure()))
+    click.echo("database migrated / đã cập nhật cơ sở dữ liệu")
+
+
+def _secret(password_env: str | None) -> str:
+    if password_env:
+        value = os.environ.get(password_env)
+        if not value:
+            raise click.UsageError(f"environment variable {password_env} is empty or not set")
+        return value
+    return click.prompt("Password / Mật khẩu", hide_input=True, confirmation_prompt=True)
+
+
+@serve.command("add-user")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True,
+              type=click.Choice(["administrator", "clerk", "official", "auditor"]))
+@click.option("--display-name", default=None)
+@click.option("--agency", default=None, help="Agency code of the user.")
+@click.option("--password-env", default=None, help="Read the password from this environment variable.")
+@click.pass_obj
+def add_user(home, username: str, roles: tuple[str, ...], display_name, agency, password_env) -> None:
+    """Create a user account of the web pages and the API."""
+    from service.accounts import parse_roles
+    from service.errors import ServiceError
+    from service.wiring import add_user_account
+
+    settings = _settings(home.ensure())
+    _migrate(settings)
+    try:
+        add_user_account(settings, username, password=_secret(password_env), roles=parse_roles(list(roles)),
+                         display_name=display_name, agency_code=agency)
+    except ServiceError as exc:
+        raise click.ClickException(f"{exc.message_vi} / {exc.message_en}") from exc
+    click.echo(f"user {username} created ({', '.join(roles)})")
+
+
+@serve.command("add-api-key")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              type=click.Choice(["validate", "sign", "documents", "reports", "ledger", "roster", "audit"]))
+@click.option("--agency", default=None)
+@click.pass_obj
+def add_api_key(home, name: str, scopes: tuple[str, ...], agency) -> None:
+    """Create an API key for a system; the key is printed once and only its hash is kept."""
+    from service.accounts import parse_scopes
+    from service.errors import ServiceError
+    from service.wiring import add_system_key
+
+    settings = _settings(home.ensure())
+    _migrate(settings)
+    try:
+        token = add_system_key(settings, name, scopes=parse_scopes(list(scopes)), agency_code=agency)
+    except ServiceError as exc:
+        raise click.ClickException(f"{exc.message_vi} / {exc.message_en}") from exc
+    click.echo(token)

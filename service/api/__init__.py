@@ -1,0 +1,13 @@
+"""The REST API under /api/v1 (and /healthz), one blueprint per area."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_api(app: Flask) -> None:
+    from service.api import administration, documents, health, ledger_reports, signing, validations
+
+    app.register_blueprint(health.blueprint)
+    for module in (validations, signing, documents, ledger_reports, administration):
+        app.register_blueprint(module.blueprint, url_prefix="/api/v1")

@@ -1,0 +1,128 @@
+"""Administration: user accounts, API keys, the audit trail, and certificates through `ca`.
+
+Every write is authorised (administrator) and audited. Certificate actions need a logged-in administrator,
+never an API key.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from sqlalchemy import select
+
+from service.accounts import Permission, create_api_key, create_user, parse_roles, parse_scopes
+from service.api import payload
+from service.audit import list_events
+from service.errors import BadRequest, NotFound
+from service.guard import db, require, runtime
+from service.openapi import json_body, json_response, operation
+from service.tables import ApiKey, User
+
+blueprint = Blueprint("administration", __name__)
+
+_USER_SCHEMA = {
+    "type": "object",
+    "required": ["username", "password", "roles"],
+    "properties": {
+        "username": {"type": "string"},
+        "password": {"type": "string", "minLength": 10},
+        "roles": {"type": "array", "items": {"type": "string", "enum": ["administrator", "clerk", "official", "auditor"]}},
+        "display_name": {"type": "string"},
+        "agency_code": {"type": "string"},
+    },
+}
+
+
+def _string_list(data: dict, name: str) -> list[str]:
+    value = data.get(name)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise BadRequest(f"Trường '{name}' phải là danh sách chuỗi", f"field '{name}' must be a list of strings")
+    return value
+
+
+@blueprint.post("/users")
+@operation("Create a user account", tag="administration", permission="users", request_body=json_body(_USER_SCHEMA),
+           responses={"201": json_response("the account (without its password)")})
+def add_user():
+    principal = require(Permission.USERS)
+    data = payload.json_object()
+    payload.reject_unknown(data, {"username", "password", "roles", "display_name", "agency_code"})
+    username = payload.text(data, "username", max_length=64)
+    password = payload.text(data, "password", max_length=200)
+    roles = parse_roles(_string_list(data, "roles"))
+    display_name = payload.text(data, "display_name", required=False, max_length=200)
+    agency = payload.code(data, "agency_code", required=False)
+    session = db()
+    user = create_user(session, username, password=password, roles=roles, display_name=display_name,
+                       agency_code=agency, now=runtime().clock())
+    session.commit()
+    runtime().audit(principal.label, "user.create", "ok", target=username, detail={"roles": sorted(r.value for r in roles)})
+    return jsonify(_user_json(user)), 201
+
+
+def _user_json(user: User) -> dict:
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "roles": user.roles.split(","),
+        "agency_code": user.agency_code,
+        "active": user.active,
+    }
+
+
+@blueprint.get("/users")
+@operation("List user accounts", tag="administration", permission="users")
+def list_users():
+    require(Permission.USERS)
+    return jsonify({"users": [_user_json(user) for user in db().scalars(select(User).order_by(User.username))]})
+
+
+@blueprint.post("/api-keys")
+@operation(
+    "Create an API key for a system (the key is shown once)",
+    tag="administration",
+    permission="users",
+    request_body=json_body({"type": "object", "required": ["name", "scopes"], "properties": {
+        "name": {"type": "string"}, "scopes": {"type": "array", "items": {"type": "string"}},
+        "agency_code": {"type": "string"}}}),
+    responses={"201": json_response("the key, its name and scopes")},
+)
+def add_api_key():
+    principal = require(Permission.USERS)
+    data = payload.json_object()
+    payload.reject_unknown(data, {"name", "scopes", "agency_code"})
+    name = payload.code(data, "name")
+    scopes = parse_scopes(_string_list(data, "scopes"))
+    agency = payload.code(data, "agency_code", required=False)
+    session = db()
+    row, token = create_api_key(session, name, scopes=scopes, agency_code=agency, now=runtime().clock())
+    session.commit()
+    runtime().audit(principal.label, "api_key.create", "ok", target=name, detail={"scopes": row.scopes.split(",")})
+    return jsonify({"name": row.name, "key": token, "scopes": row.scopes.split(","), "agency_code": row.agency_code}), 201
+
+
+@blueprint.post("/api-keys/<name>/revocation")
+@operation("Revoke an API key", tag="administration", permission="users")
+def revoke_api_key(name: str):
+    principal = require(Permission.USERS)
+    session = db()
+    row = session.scalar(select(ApiKey).where(ApiKey.name == name))
+    if row is None:
+        raise NotFound(f"Không có khóa API {name}", f"no API key named {name}")
+    if row.revoked_at is None:
+        row.revoked_at = runtime().clock()
+        session.commit()
+        runtime().audit(principal.label, "api_key.revoke", "ok", target=name)
+    return jsonify({"name": name, "revoked_at": row.revoked_at.isoformat()})
+
+
+@blueprint.get("/audit")
+@operation("The latest audit events", tag="administration", permission="audit",
+           parameters=[{"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}},
+                       {"name": "action", "in": "query", "schema": {"type": "string"}}])
+def audit_events():
+    require(Permission.AUDIT)
+    try:
+        limit = min(int(request.args.get("limit", 100)), 1000)
+    except ValueError as exc:
+        raise BadRequest("Tham số 'limit' phải là số nguyên", "query parameter 'limit' must be an integer") from exc
+    return jsonify({"events": list_events(db(), limit=limit, action=request.args.get("action"))})

@@ -1,0 +1,5 @@
+"""(being built)"""
+
+from flask import Blueprint
+
+blueprint = Blueprint("signing", __name__)

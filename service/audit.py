@@ -1,0 +1,59 @@
+"""The audit trail of the service: every write and every refused write, with who, what and the outcome.
+
+Events are written in their own short transaction so that a refused request (which rolls its own work back)
+still leaves its trace. Details are plain values chosen by the caller: never a PIN, a password or a key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from service.tables import AuditEvent
+
+
+def record_event(
+    engine: Engine,
+    *,
+    actor: str,
+    action: str,
+    outcome: str,
+    target: str | None = None,
+    detail: dict | None = None,
+    remote_addr: str | None = None,
+    now: dt.datetime,
+) -> None:
+    with Session(engine) as db, db.begin():
+        db.add(
+            AuditEvent(
+                at=now,
+                actor=actor[:120],
+                action=action[:60],
+                target=(target or None) and target[:200],
+                outcome=outcome[:40],
+                detail=json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, default=str),
+                remote_addr=remote_addr,
+            )
+        )
+
+
+def list_events(db: Session, *, limit: int = 100, action: str | None = None) -> list[dict]:
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    return [
+        {
+            "id": event.id,
+            "at": event.at.isoformat(),
+            "actor": event.actor,
+            "action": event.action,
+            "target": event.target,
+            "outcome": event.outcome,
+            "detail": json.loads(event.detail),
+            "remote_addr": event.remote_addr,
+        }
+        for event in db.scalars(query)
+    ]

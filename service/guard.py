@@ -1,0 +1,121 @@
+"""Authentication and authorisation of each request: API keys for systems, cookie sessions for people.
+
+A system sends `Authorization: Bearer kyso_...` (or `X-API-Key`). A person logs in on /login and carries a
+signed session cookie; every unsafe request made with that cookie must also carry the session's CSRF token
+(`X-CSRF-Token` header or `csrf_token` form field), since a browser sends cookies on cross-site requests too.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+
+from flask import current_app, g, request, session
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.accounts import Permission, Principal, authenticate_api_key, user_principal
+from service.errors import CsrfFailure, Forbidden, Unauthenticated
+from service.tables import User
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def runtime():
+    """The service's runtime (settings, engine, clock, libraries) of the current application."""
+    return current_app.extensions["kyso"]
+
+
+def db() -> Session:
+    """The request's database session (opened on first use, closed at the end of the request)."""
+    if "db" not in g:
+        g.db = Session(runtime().engine, expire_on_commit=False)
+    return g.db
+
+
+def csrf_token() -> str:
+    """The CSRF token of the browser session (created on first use)."""
+    token = session.get("csrf")
+    if not token:
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def _bearer_token() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("X-API-Key")
+
+
+def current_principal() -> Principal | None:
+    """Who is calling, or None. A wrong API key is an error, never an anonymous call."""
+    if "principal" in g:
+        return g.principal
+    principal = None
+    token = _bearer_token()
+    if token is not None:
+        principal = authenticate_api_key(db(), token)
+        g.auth_method = "api_key"
+    elif session.get("uid") is not None:
+        user = db().get(User, session["uid"])
+        if user is not None and user.active and session.get("pwv") == user.password_hash[-16:]:
+            principal = user_principal(user)
+            g.auth_method = "session"
+        else:
+            session.clear()
+    g.principal = principal
+    return principal
+
+
+def check_csrf() -> None:
+    if request.method not in UNSAFE_METHODS or g.get("auth_method") != "session":
+        return
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
+    expected = session.get("csrf") or ""
+    if not expected or not hmac.compare_digest(sent, expected):
+        raise CsrfFailure(
+            "Thiếu hoặc sai mã chống giả mạo (CSRF); hãy tải lại trang",
+            "missing or wrong CSRF token; reload the page",
+        )
+
+
+def require(permission: Permission) -> Principal:
+    """The caller, when it may do `permission`; 401 without credentials, 403 without the permission."""
+    principal = current_principal()
+    if principal is None:
+        raise Unauthenticated(
+            "Cần đăng nhập hoặc khóa API", "authentication required: an API key or a logged-in session"
+        )
+    check_csrf()
+    if not principal.may(permission):
+        runtime().audit(
+            principal.label, f"denied:{permission.value}", "forbidden", target=request.path
+        )
+        raise Forbidden(
+            f"Bạn không có quyền '{permission.value}' cho thao tác này",
+            f"permission '{permission.value}' is required for this action",
+        )
+    return principal
+
+
+def require_administrator() -> Principal:
+    """Certificate administration: a logged-in person with the administrator role (never an API key)."""
+    principal = require(Permission.CERTIFICATES)
+    if principal.kind != "user":
+        raise Forbidden("Chỉ quản trị viên mới được quản lý chứng thư số", "certificate actions need an administrator")
+    return principal
+
+
+def log_in(principal_user: User) -> None:
+    session.clear()
+    session["uid"] = principal_user.id
+    # Changing the password ends the sessions made with the old one.
+    session["pwv"] = principal_user.password_hash[-16:]
+    session["csrf"] = secrets.token_urlsafe(32)
+    session.permanent = True
+
+
+def find_user(username: str) -> User | None:
+    return db().scalar(select(User).where(User.username == username))

@@ -1,0 +1,131 @@
+"""Settings of the central service, from the `[service]` table of kyso.toml (and `KYSO_SERVICE_*`).
+
+Built by `ServiceSettings.from_config`, which rejects unknown keys (deny by default). Nothing here opens a
+file or a connection: `create_app(settings)` does the work.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+from service.errors import ServiceConfigError
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _as_int(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ServiceConfigError(f"[service] {name}: expected an integer, got {value!r}")
+    try:
+        return int(value)
+    except (TypeError, ValueError) as exc:
+        raise ServiceConfigError(f"[service] {name}: expected an integer, got {value!r}") from exc
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE | _FALSE:
+        return value.lower() in _TRUE
+    raise ServiceConfigError(f"[service] {name}: expected true or false, got {value!r}")
+
+
+def _as_list(name: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    if isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value):
+        return tuple(value)
+    raise ServiceConfigError(f"[service] {name}: expected a list of strings, got {value!r}")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Everything the service needs to start. `database_url` comes from `[database] url` or the home."""
+
+    database_url: str
+    # Signs the session cookie and the CSRF tokens. A random one per process is safe for one process only:
+    # several gunicorn workers or hosts must share one from configuration.
+    secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
+    max_upload_bytes: int = 20 * 1024 * 1024
+    signing_session_ttl_seconds: int = 600
+    # The time-stamping authority (RFC 3161) for B-T and later; the demo PKI's /pki/tsa by default.
+    tsa_url: str | None = None
+    # Where the kyso token bridge listens, for the signing page's kyso-bridge.js.
+    bridge_url: str = "http://127.0.0.1:8989"
+    # The PKI files (CA certificates, trust roots) of the kyso home, when it has one.
+    pki_dir: str | None = None
+    # Mount the PKI endpoints (CRLs, OCSP, TSA) of `ca` at /pki in this service.
+    mount_pki: bool = True
+    cookie_secure: bool = False
+    default_language: str = "vi"
+    trusted_proxies: int = 0
+
+    KNOWN = frozenset(
+        {
+            "secret_key",
+            "max_upload_bytes",
+            "signing_session_ttl_seconds",
+            "tsa_url",
+            "bridge_url",
+            "mount_pki",
+            "cookie_secure",
+            "default_language",
+            "trusted_proxies",
+            "database_url",
+            "pki_dir",
+        }
+    )
+
+    @classmethod
+    def from_config(cls, mapping: dict[str, Any], *, database_url: str, pki_dir: str | None = None) -> "ServiceSettings":
+        """Validate the `[service]` table; an unknown key is an error that names it."""
+        unknown = sorted(set(mapping) - cls.KNOWN)
+        if unknown:
+            raise ServiceConfigError(
+                f"[service]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(cls.KNOWN))}"
+            )
+        values: dict[str, Any] = {"database_url": mapping.get("database_url") or database_url}
+        if mapping.get("pki_dir") or pki_dir:
+            values["pki_dir"] = str(mapping.get("pki_dir") or pki_dir)
+        if "secret_key" in mapping:
+            secret = str(mapping["secret_key"])
+            if len(secret) < 32:
+                raise ServiceConfigError("[service] secret_key: at least 32 characters")
+            values["secret_key"] = secret
+        for name in ("max_upload_bytes", "signing_session_ttl_seconds", "trusted_proxies"):
+            if name in mapping:
+                number = _as_int(name, mapping[name])
+                if number < (0 if name == "trusted_proxies" else 1):
+                    raise ServiceConfigError(f"[service] {name}: must be positive, got {number}")
+                values[name] = number
+        for name in ("mount_pki", "cookie_secure"):
+            if name in mapping:
+                values[name] = _as_bool(name, mapping[name])
+        for name in ("tsa_url", "bridge_url"):
+            if name in mapping:
+                values[name] = str(mapping[name])
+        if "default_language" in mapping:
+            language = str(mapping["default_language"])
+            if language not in ("vi", "en"):
+                raise ServiceConfigError(f"[service] default_language: vi or en, got {language!r}")
+            values["default_language"] = language
+        return cls(**values)
+
+    @classmethod
+    def from_home(cls, home) -> "ServiceSettings":
+        """Settings from a `kyso.config.Home` (its kyso.toml and KYSO_SERVICE_* environment)."""
+        return cls.from_config(
+            home.section("service"), database_url=home.database_url(), pki_dir=str(home.pki_dir)
+        )
+
+    def with_changes(self, **changes: Any) -> "ServiceSettings":
+        return replace(self, **changes)
+
+    def __repr__(self) -> str:  # the secret key never appears in a log or a traceback
+        shown = ", ".join(
+            f"{f.name}={getattr(self, f.name)!r}" for f in fields(self) if f.name != "secret_key"
+        )
+        return f"ServiceSettings({shown})"

@@ -1,0 +1,155 @@
+"""The web pages. Thin views: check who is logged in, render a template; the pages' scripts call /api/v1
+with the session cookie and the CSRF token, so the pages hold no logic the API does not check again."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+from flask import Blueprint, g, make_response, redirect, render_template, request, session, url_for
+
+from service.accounts import Permission, Role, authenticate_password
+from service.errors import ServiceError, Unauthenticated
+from service.guard import check_csrf, csrf_token, current_principal, db, find_user, log_in, runtime
+from service.web.messages import LANGUAGES, catalogue, translate
+
+blueprint = Blueprint("web", __name__)
+
+
+def language() -> str:
+    if "language" in g:
+        return g.language
+    chosen = request.args.get("lang") or request.cookies.get("kyso_lang") or runtime().settings.default_language
+    g.language = chosen if chosen in LANGUAGES else "vi"
+    return g.language
+
+
+def template_globals() -> dict:
+    lang = language()
+    return {
+        "lang": lang,
+        "t": lambda key: translate(key, lang),
+        "messages": catalogue(lang),
+        "csrf_token": csrf_token,
+        "principal": g.get("principal"),
+        "other_language": "en" if lang == "vi" else "vi",
+    }
+
+
+def _page(template: str, **context):
+    response = make_response(render_template(template, **context))
+    if request.args.get("lang") in LANGUAGES:
+        response.set_cookie("kyso_lang", request.args["lang"], max_age=365 * 86400, samesite="Lax")
+    # The pages load nothing from elsewhere (no CDN: the city network may have no internet) and
+    # talk only to this service and the loopback token bridge.
+    bridge = runtime().settings.bridge_url
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+        f"connect-src 'self' {bridge}; frame-src 'self'; object-src 'self'; frame-ancestors 'self'"
+    )
+    return response
+
+
+def render_error(error: ServiceError):
+    return render_template("error.html", error=error)
+
+
+def _login_required(permission: Permission):
+    principal = current_principal()
+    if principal is None:
+        return None, redirect(url_for("web.login", next=request.full_path.rstrip("?")))
+    if not principal.may(permission):
+        from service.errors import Forbidden
+
+        raise Forbidden(
+            f"Bạn không có quyền '{permission.value}' để xem trang này",
+            f"permission '{permission.value}' is required for this page",
+        )
+    return principal, None
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an open redirect would let a phishing link borrow our login page.
+    if not target or not target.startswith("/") or target.startswith("//") or urlparse(target).netloc:
+        return url_for("web.home")
+    return target
+
+
+@blueprint.get("/")
+def home():
+    principal = current_principal()
+    if principal is None:
+        return redirect(url_for("web.login"))
+    if principal.may(Permission.REPORTS):
+        return redirect(url_for("web.dashboard"))
+    if principal.may(Permission.SIGN):
+        return redirect(url_for("web.sign"))
+    return redirect(url_for("web.verify"))
+
+
+@blueprint.get("/login")
+def login():
+    return _page("login.html", next=request.args.get("next", ""), failed=False)
+
+
+@blueprint.post("/login")
+def login_submit():
+    sent = request.form.get("csrf_token", "")
+    if not session.get("csrf") or sent != session.get("csrf"):
+        from service.errors import CsrfFailure
+
+        raise CsrfFailure("Phiên đăng nhập đã hết hạn; hãy thử lại", "login form expired; try again")
+    username = request.form.get("username", "")
+    try:
+        principal = authenticate_password(db(), username, request.form.get("password", ""))
+    except Unauthenticated:
+        runtime().audit(f"user:{username[:60]}", "login", "failed")
+        return _page("login.html", next=request.form.get("next", ""), failed=True), 401
+    log_in(find_user(principal.name))
+    runtime().audit(principal.label, "login", "ok")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@blueprint.post("/logout")
+def logout():
+    principal = current_principal()
+    g.auth_method = "session"
+    check_csrf()
+    session.clear()
+    if principal is not None:
+        runtime().audit(principal.label, "logout", "ok")
+    return redirect(url_for("web.login"))
+
+
+@blueprint.get("/dashboard")
+def dashboard():
+    principal, redirection = _login_required(Permission.REPORTS)
+    if redirection:
+        return redirection
+    return _page("dashboard.html", month=request.args.get("month", ""))
+
+
+@blueprint.get("/sign")
+def sign():
+    principal, redirection = _login_required(Permission.SIGN)
+    if redirection:
+        return redirection
+    return _page("sign.html", bridge_url=runtime().settings.bridge_url,
+                 is_clerk=Role.CLERK in principal.roles or Role.ADMINISTRATOR in principal.roles)
+
+
+@blueprint.get("/verify")
+def verify():
+    principal, redirection = _login_required(Permission.VALIDATE)
+    if redirection:
+        return redirection
+    return _page("verify.html")
+
+
+@blueprint.get("/bridge/kyso-bridge.js")
+def bridge_script():
+    """The token bridge's own JavaScript client (engineer 2's kyso-bridge.js), served from this origin."""
+    from service.wiring import bridge_javascript
+
+    response = make_response(bridge_javascript())
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    return response

@@ -1,0 +1,130 @@
+"""Fixtures of the central service: a migrated database, a fresh application, accounts and API keys.
+
+`service_factory(database_url)` builds a migrated app with an administrator, a clerk, an official, an
+auditor and API keys; `ServiceClient` wraps Flask's test client with login (CSRF included) and API-key calls.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+
+import pytest
+
+PASSWORD = "mật-khẩu-thử-nghiệm-1"
+
+
+class FixedClock:
+    """A clock the test moves by hand (aware UTC datetimes)."""
+
+    def __init__(self, start: dt.datetime | None = None):
+        self.now = start or dt.datetime(2026, 11, 29, 2, 0, tzinfo=dt.timezone.utc)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@dataclass
+class ServiceWorld:
+    app: object
+    settings: object
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def client(self):
+        return self.app.test_client()
+
+    def api(self, key_name: str):
+        return ApiClient(self.app.test_client(), self.keys[key_name])
+
+    def logged_in(self, username: str):
+        client = self.app.test_client()
+        page = client.get("/login")
+        token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+        answer = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+        assert answer.status_code == 302, answer.data
+        page = client.get("/verify" if username != "auditor" else "/dashboard")
+        csrf = re.search(rb'name="csrf-token" content="([^"]+)"', page.data).group(1).decode()
+        return SessionClient(client, csrf)
+
+
+class ApiClient:
+    def __init__(self, client, key: str):
+        self.client = client
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def __getattr__(self, method):
+        call = getattr(self.client, method)
+
+        def send(path, **kwargs):
+            kwargs["headers"] = {**self.headers, **kwargs.get("headers", {})}
+            return call(path, **kwargs)
+
+        return send
+
+
+class SessionClient:
+    def __init__(self, client, csrf: str):
+        self.client = client
+        self.csrf = csrf
+
+    def __getattr__(self, method):
+        call = getattr(self.client, method)
+
+        def send(path, *, csrf: bool = True, **kwargs):
+            if csrf:
+                kwargs["headers"] = {"X-CSRF-Token": self.csrf, **kwargs.get("headers", {})}
+            return call(path, **kwargs)
+
+        return send
+
+
+def build_service_world(database_url: str, *, clock=None, **settings_changes) -> ServiceWorld:
+    from service.accounts import Permission, Role, create_api_key, create_user
+    from service.app import create_app
+    from service.settings import ServiceSettings
+    from service.wiring import migrate_all
+
+    settings = ServiceSettings(database_url=database_url, secret_key="s" * 40, mount_pki=False, **settings_changes)
+    migrate_all(settings)
+    app = create_app(settings, **({"clock": clock} if clock else {}))
+    runtime = app.extensions["kyso"]
+    world = ServiceWorld(app=app, settings=settings)
+    now = runtime.clock()
+    from sqlalchemy.orm import Session
+
+    with Session(runtime.engine) as db, db.begin():
+        for username, role, agency in (
+            ("admin", Role.ADMINISTRATOR, None),
+            ("clerk", Role.CLERK, "000.00.01.H26"),
+            ("official", Role.OFFICIAL, "000.00.01.H26"),
+            ("auditor", Role.AUDITOR, None),
+        ):
+            create_user(db, username, password=PASSWORD, roles=frozenset({role}), agency_code=agency, now=now)
+        for name, scopes in (
+            ("dms", {Permission.VALIDATE, Permission.DOCUMENTS, Permission.SIGN, Permission.ROSTER}),
+            ("reader", {Permission.REPORTS, Permission.LEDGER}),
+            ("validator", {Permission.VALIDATE}),
+        ):
+            _row, token = create_api_key(db, name, scopes=frozenset(scopes), now=now)
+            world.keys[name] = token
+    return world
+
+
+@pytest.fixture
+def service_world(sqlite_url):
+    """A service on a fresh SQLite database with one account per role and three API keys."""
+    world = build_service_world(sqlite_url)
+    yield world
+    world.app.extensions["kyso"].engine.dispose()
+
+
+@pytest.fixture
+def service_world_on(database_url):
+    """The same on SQLite and then on PostgreSQL."""
+    world = build_service_world(database_url)
+    yield world
+    world.app.extensions["kyso"].engine.dispose()
