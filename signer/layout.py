@@ -1,0 +1,164 @@
+"""Where things go on the page: the signature block, the number place and the date place, found by text.
+
+Decree 30 Appendix I: the personal signature image goes between the signer's title line ("GIÁM ĐỐC") and
+name line; the number goes into "Số: ....../QĐ-UBND" and the issue date into "..., ngày .. tháng .. năm ..".
+Positions are read from the document's own text (pdfminer.six gives every character's box); only the
+pages needed are parsed. Coordinates are PDF user space points, origin bottom left.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from signer.errors import BrokenPdf, PlaceNotFound
+
+logging.getLogger("pdfminer").setLevel(logging.ERROR)
+
+_PLACEHOLDER = re.compile(r"[.…_]{2,}|…")
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle on a page (0-based page index), in points."""
+
+    page: int
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def centre_x(self) -> float:
+        return (self.x0 + self.x1) / 2
+
+    @property
+    def centre_y(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+@dataclass(frozen=True)
+class TextPlace:
+    """A dotted placeholder in the text ("......") and the font size of the text around it."""
+
+    box: Box
+    font_size: float
+
+
+@dataclass(frozen=True)
+class _Line:
+    page: int
+    text: str
+    chars: tuple  # of (char, x0, y0, x1, y1, size)
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+
+def _normalise(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+
+
+def _lines(document: bytes, page_numbers: list[int]) -> Iterator[_Line]:
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LAParams, LTChar, LTTextLine
+    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.psparser import PSException
+
+    def walk(item):
+        if isinstance(item, LTTextLine):
+            yield item
+            return
+        for child in getattr(item, "_objs", ()):
+            yield from walk(child)
+
+    try:
+        for page_index, page in zip(page_numbers, extract_pages(io.BytesIO(document), page_numbers=page_numbers,
+                                                                laparams=LAParams(char_margin=3.0))):
+            for line in walk(page):
+                chars = tuple(
+                    (c.get_text(), c.x0, c.y0, c.x1, c.y1, c.size) for c in line if isinstance(c, LTChar)
+                )
+                if chars:
+                    text = "".join(c[0] for c in chars)
+                    yield _Line(page_index, text, chars, line.x0, line.y0, line.x1, line.y1)
+    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError) as exc:
+        raise BrokenPdf(f"không đọc được nội dung văn bản / cannot read the document text: {exc}") from exc
+
+
+def find_signature_block(document: bytes, *, page_count: int, title: str, name: str) -> Box:
+    """The space between the title line and the name line (searched from the last page backwards)."""
+    wanted_title, wanted_name = _normalise(title), _normalise(name)
+    for page in reversed(range(page_count)):
+        lines = list(_lines(document, [page]))
+        titles = [ln for ln in lines if _normalise(ln.text) == wanted_title]
+        names = [ln for ln in lines if _normalise(ln.text) == wanted_name]
+        for title_line in titles:
+            below = [
+                n for n in names
+                if n.y1 < title_line.y0 and n.x0 < title_line.x1 and n.x1 > title_line.x0
+            ]
+            if not below:
+                continue
+            name_line = max(below, key=lambda n: n.y1)  # the nearest name line under the title
+            centre = ((title_line.x0 + title_line.x1) / 2 + (name_line.x0 + name_line.x1) / 2) / 2
+            half = max(title_line.x1 - title_line.x0, name_line.x1 - name_line.x0, 120) / 2
+            return Box(page, centre - half, name_line.y1 + 2, centre + half, title_line.y0 - 2)
+    raise PlaceNotFound(
+        f"không tìm thấy khối chữ ký (dòng chức danh {title!r} và dòng họ tên {name!r}) / "
+        f"signature block not found (title line {title!r} above name line {name!r})"
+    )
+
+
+def _placeholders(line: _Line, start: int = 0) -> list[TextPlace]:
+    text = line.text
+    places = []
+    for match in _PLACEHOLDER.finditer(text, start):
+        chars = line.chars[match.start():match.end()]
+        size = max(c[5] for c in chars)
+        places.append(TextPlace(
+            Box(line.page, chars[0][1], line.y0, chars[-1][3], line.y1), size
+        ))
+    return places
+
+
+def find_number_place(document: bytes) -> TextPlace:
+    """The dots after "Số:" on page 1."""
+    for line in _lines(document, [0]):
+        match = re.search(r"Số\s*:", unicodedata.normalize("NFC", line.text))
+        if match:
+            places = _placeholders(line, match.end())
+            if places:
+                return places[0]
+    raise PlaceNotFound(
+        'không tìm thấy chỗ ghi số văn bản ("Số: ....") trên trang 1 / '
+        'the number place ("Số: ....") is not on page 1'
+    )
+
+
+def find_date_places(document: bytes) -> tuple[TextPlace, TextPlace, TextPlace]:
+    """The day, month and year dots of "..., ngày .. tháng .. năm .." on page 1."""
+    for line in _lines(document, [0]):
+        text = unicodedata.normalize("NFC", line.text)
+        match = re.search(r"ngày", text)
+        if match and "tháng" in text and "năm" in text:
+            places = _placeholders(line, match.end())
+            if len(places) >= 3:
+                return places[0], places[1], places[2]
+    raise PlaceNotFound(
+        'không tìm thấy chỗ ghi ngày ban hành ("ngày .. tháng .. năm ..") trên trang 1 / '
+        'the date place ("ngày .. tháng .. năm ..") is not on page 1'
+    )

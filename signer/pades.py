@@ -1,0 +1,477 @@
+"""PAdES signatures (B-B, B-T, B-LT, B-LTA) as incremental updates, split into prepare and complete.
+
+`prepare` checks the certificate and the order rules, lays out the appearance, writes the document with a
+reserved /Contents placeholder (`bytes_reserved` is computed, never found by a dry run: DESIGN.md pitfall)
+and returns the digest of the CMS signed attributes. `complete` checks the signature value against that
+digest and the certificate's key, builds the CMS (with the RFC 3161 signature timestamp for B-T and up),
+fills the placeholder, then adds validation data (B-LT) and a document timestamp (B-LTA). `sign_pdf` is both
+steps with a key at hand. Every earlier signature stays valid: nothing but a new signature field (with its
+widgets) and, later, the DSS and document timestamp are added.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import cms, x509
+
+from policies.identity import parse_identity
+from policies.keys import DigestSigner
+from signer import appearance as drawings
+from signer import layout
+from signer.cms import (
+    certificate_store,
+    check_scheme,
+    default_scheme,
+    signature_mechanism,
+    verify_signature_value,
+)
+from signer.eligibility import check_certificate, find_valid_personal_signature
+from signer.environment import VIETNAM, SigningEnvironment
+from signer.errors import (
+    BrokenPdf,
+    EncryptedPdf,
+    KeyMismatch,
+    NotAPdf,
+    NumberingError,
+    PlaceNotFound,
+    SignerError,
+    StateAlreadyUsed,
+    TimestampError,
+    ValidationDataError,
+)
+from signer.request import IssuedNumber, PadesLevel, SignatureKind, SignatureRequest
+from signer.session import SigningState, UsedStates
+
+MM = 72 / 25.4
+_APPROVE_MAX_WIDTH = 70 * MM
+_APPROVE_DEFAULT_HEIGHT = 20 * MM
+
+
+@dataclass(frozen=True)
+class PreparedSignature:
+    """What the client's key must sign (`digest`, with `digest_algorithm` and `scheme`), and the state to
+    keep until `complete`."""
+
+    state: SigningState
+    description: str
+
+    @property
+    def digest(self) -> bytes:
+        return self.state.digest_to_sign
+
+    @property
+    def digest_algorithm(self):
+        return self.state.digest_algorithm
+
+    @property
+    def scheme(self):
+        return self.state.scheme
+
+    @property
+    def number(self) -> IssuedNumber | None:
+        return self.state.number
+
+
+@dataclass(frozen=True)
+class SignedDocument:
+    pdf: bytes
+    field_name: str
+    kind: SignatureKind
+    level: PadesLevel
+    signing_time: datetime  # the claimed time, in Vietnam time
+    number: IssuedNumber | None = None
+
+
+# Opening ----------------------------------------------------------------------------------------------
+def open_document(document: bytes):
+    """An incremental writer over `document`, or a precise refusal (not a PDF, broken, encrypted)."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.misc import PdfError
+
+    if not isinstance(document, (bytes, bytearray)) or b"%PDF-" not in bytes(document[:1024]):
+        raise NotAPdf("tệp không phải là PDF / the file is not a PDF")
+    try:
+        writer = IncrementalPdfFileWriter(io.BytesIO(document), strict=False)
+    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise BrokenPdf(f"tệp PDF bị hỏng / the PDF is broken: {exc}") from exc
+    if writer.prev.encrypted:
+        raise EncryptedPdf(
+            "tệp PDF được mã hóa: hãy gỡ mật khẩu trước khi ký / the PDF is encrypted: remove the password first"
+        )
+    try:
+        page_count = int(writer.root["/Pages"]["/Count"])
+        if page_count < 1:
+            raise ValueError("no pages")
+        writer.find_page_for_modification(0)
+    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise BrokenPdf(f"tệp PDF bị hỏng (cây trang) / the PDF is broken (page tree): {exc}") from exc
+    return writer, page_count
+
+
+# Layout per kind --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Plan:
+    main: drawings.Drawing
+    extras: tuple[drawings.Drawing, ...] = ()
+    existing_field: str | None = None
+    number: IssuedNumber | None = None
+
+
+def _vietnam_time(moment: datetime) -> str:
+    """DOMAIN.md: ISO 8601 with the Vietnam offset, never without it."""
+    return moment.astimezone(VIETNAM).isoformat(timespec="seconds")
+
+
+def _existing_field_box(writer, name: str) -> layout.Box:
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    for field_name, value, field_ref in enumerate_sig_fields(writer):
+        if field_name != name:
+            continue
+        if value is not None:
+            raise PlaceNotFound(f"trường chữ ký {name!r} đã được ký / signature field {name!r} is already signed")
+        widget = field_ref.get_object()
+        if "/Kids" in widget:
+            widget = widget["/Kids"][0].get_object()
+        x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
+        page = 0
+        target = widget.raw_get("/P") if "/P" in widget else None
+        if target is not None:
+            for index in range(int(writer.root["/Pages"]["/Count"])):
+                ref, _ = writer.find_page_for_modification(index)
+                if ref.reference == target.reference:
+                    page = index
+                    break
+        return layout.Box(page, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+    raise PlaceNotFound(f"không có trường chữ ký {name!r} / there is no signature field {name!r}")
+
+
+def _plan_approve(document, writer, page_count, request, certificate) -> _Plan:
+    placement = request.placement
+    image = request.signature_image
+    natural = image.size_mm()
+    natural_height = natural[1] * MM if natural else _APPROVE_DEFAULT_HEIGHT
+    if placement is not None and placement.field_name is not None:
+        box = _existing_field_box(writer, placement.field_name)
+        fitted = drawings.fit_image(image, within=box, max_width=box.width, natural_height=box.height)
+        # the widget keeps the field's rectangle; the image is centred inside it
+        content = (
+            f"q {fitted.width:.3f} 0 0 {fitted.height:.3f} {fitted.x0 - box.x0:.3f} {fitted.y0 - box.y0:.3f} cm "
+            "/Im1 Do Q\n"
+        ).encode("ascii")
+        return _Plan(drawings.Drawing(box, content, images={"Im1": image}), existing_field=placement.field_name)
+    if placement is not None and placement.box is not None:
+        if placement.page >= page_count:
+            raise PlaceNotFound(
+                f"trang {placement.page + 1} không tồn tại (văn bản có {page_count} trang) / "
+                f"page {placement.page + 1} does not exist (the document has {page_count})"
+            )
+        within = layout.Box(placement.page, *placement.box)
+        box = drawings.fit_image(image, within=within, max_width=within.width, natural_height=within.height)
+        return _Plan(drawings.image_drawing(box, image))
+    identity = parse_identity(certificate)
+    title = request.title or identity.title
+    name = request.signer_name or identity.common_name
+    if not title or not name:
+        raise PlaceNotFound(
+            "cần chức danh và họ tên để tìm khối chữ ký (chứng thư không có) / "
+            "the title and name lines to look for are needed (the certificate has none)"
+        )
+    block = layout.find_signature_block(document, page_count=page_count, title=title, name=name)
+    box = drawings.fit_image(image, within=block, max_width=_APPROVE_MAX_WIDTH, natural_height=natural_height)
+    return _Plan(drawings.image_drawing(box, image))
+
+
+async def _plan_issue(document, writer, request, environment, moment) -> _Plan:
+    signature_box = await find_valid_personal_signature(writer.prev, environment)
+    diameter = request.seal_diameter_mm
+    if diameter is None:
+        declared = request.seal_image.size_mm()
+        if declared is None:
+            raise PlaceNotFound(
+                "không biết kích thước thật của dấu: PNG không khai báo DPI, hãy cho đường kính (mm) / "
+                "the seal's real size is unknown: the PNG declares no DPI, give its diameter in mm"
+            )
+        diameter = declared[0]
+    seal = drawings.seal_box(signature_box, diameter_mm=diameter, image=request.seal_image)
+    # Find both places before taking a number, so a document without them does not burn one.
+    number_place = layout.find_number_place(document)
+    day, month, year = layout.find_date_places(document)
+    if environment.numbers is None:
+        raise NumberingError("chưa có bộ cấp số văn bản / no number allocator is configured")
+    issued_on = moment.astimezone(VIETNAM).date()
+    try:
+        value = environment.numbers.allocate(request.agency_code, issued_on.year, request.series)
+    except SignerError:
+        raise
+    except Exception as exc:  # the allocator is the caller's code (the ledger): translate its failure
+        raise NumberingError(f"không cấp được số văn bản / numbering failed: {exc}") from exc
+    if not isinstance(value, int) or value < 1:
+        raise NumberingError(f"số văn bản không hợp lệ {value!r} / invalid document number {value!r}")
+    number = IssuedNumber(value, request.series, issued_on)
+    extras = (
+        drawings.placeholder_fill(number_place, f"{value:02d}"),
+        # Decree 30 Appendix I: day below 10 and months 1 and 2 get a leading zero
+        drawings.placeholder_fill(day, f"{issued_on.day:02d}"),
+        drawings.placeholder_fill(month, f"{issued_on.month:02d}" if issued_on.month <= 2 else str(issued_on.month)),
+        drawings.placeholder_fill(year, str(issued_on.year)),
+    )
+    return _Plan(drawings.image_drawing(seal, request.seal_image), extras=extras, number=number)
+
+
+def _top_right(writer, lines) -> drawings.Drawing:
+    page_ref, _ = writer.find_page_for_modification(0)
+    x0, y0, x1, y1 = (float(v) for v in page_ref.get_object()["/MediaBox"])
+    return drawings.text_block(lines, page=0, anchor_x=x1 - 10 * MM, top_y=y1 - 8 * MM, align="right")
+
+
+def _plan_text(writer, request: SignatureRequest, certificate, moment) -> _Plan:
+    identity = parse_identity(certificate)
+    agency = identity.organization or identity.common_name or ""
+    time_line = drawings.TextLine(_vietnam_time(moment))
+    kind = request.kind
+    if kind is SignatureKind.APPENDIX:
+        lines = [drawings.TextLine(agency), drawings.TextLine(f"Số: {request.notation}"), time_line]
+        return _Plan(_top_right(writer, lines))
+    if kind is SignatureKind.COPY:
+        lines = [drawings.TextLine(request.copy_form.value), drawings.TextLine(request.copying_agency), time_line]
+        return _Plan(_top_right(writer, lines))
+    received = request.received_on or moment.astimezone(VIETNAM).date()
+    lines = [
+        drawings.TextLine(agency),
+        drawings.TextLine("ĐẾN", size=12, bold=True),
+        drawings.TextLine(f"Số: {request.incoming_number}"),
+        drawings.TextLine(f"Ngày: {received.strftime('%d/%m/%Y')}"),
+        time_line,
+    ]
+    page_ref, _ = writer.find_page_for_modification(0)
+    x0, y0, x1, y1 = (float(v) for v in page_ref.get_object()["/MediaBox"])
+    # DOMAIN.md (inferred layout): the receipt stamp sits in the top-left margin of page 1, framed.
+    return _Plan(drawings.text_block(lines, page=0, anchor_x=x0 + 8 * MM, top_y=y1 - 4 * MM,
+                                     align="left", border=True))
+
+
+# Prepare ----------------------------------------------------------------------------------------------
+def _reserve(certificate: x509.Certificate, chain, level: PadesLevel) -> int:
+    """Bytes for the hex-encoded CMS: certificates, signature, signed attributes and (B-T) the token."""
+    certs = len(certificate.dump()) + sum(len(c.dump()) for c in chain)
+    key_bytes = certificate.public_key.bit_size // 8
+    estimate = certs + 2 * key_bytes + 3000 + (12000 if level.has_timestamp else 0)
+    return 2 * estimate
+
+
+def _field_name(writer, kind: SignatureKind) -> str:
+    from pyhanko.sign.fields import enumerate_sig_fields
+
+    taken = {name for name, _, _ in enumerate_sig_fields(writer)}
+    index = 1
+    while f"KySo_{kind.value}_{index}" in taken:
+        index += 1
+    return f"KySo_{kind.value}_{index}"
+
+
+def prepare(document: bytes, *, certificate: x509.Certificate, chain=(), request: SignatureRequest,
+            environment: SigningEnvironment) -> PreparedSignature:
+    """Check, lay out and write the document to be signed; return the digest to sign and the state."""
+    return asyncio.run(_prepare(document, certificate=certificate, chain=tuple(chain), request=request,
+                                environment=environment))
+
+
+async def _prepare(document, *, certificate, chain, request, environment) -> PreparedSignature:
+    from pyhanko.pdf_utils.form_tools import get_single_field_annot
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.sign import fields, signers
+    from pyhanko.sign.general import SigningError
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+    from pyhanko.stamp.noop import NoOpStampStyle
+
+    moment = environment.now().astimezone(VIETNAM).replace(microsecond=0)
+    writer, page_count = open_document(document)
+    scheme = request.scheme or default_scheme(certificate)
+    check_scheme(certificate, scheme)
+    if request.level.has_timestamp and environment.tsa_url is None:
+        raise TimestampError(
+            f"mức {request.level.value} cần máy chủ dấu thời gian (TSA) / "
+            f"level {request.level.value} needs a time-stamping authority"
+        )
+    await check_certificate(certificate, chain, kind=request.kind, environment=environment, moment=moment)
+
+    kind = request.kind
+    try:
+        if kind is SignatureKind.APPROVE:
+            plan = _plan_approve(document, writer, page_count, request, certificate)
+        elif kind is SignatureKind.ISSUE:
+            plan = await _plan_issue(document, writer, request, environment, moment)
+        else:
+            plan = _plan_text(writer, request, certificate, moment)
+    except (PdfError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise BrokenPdf(f"tệp PDF bị hỏng / the PDF is broken: {exc}") from exc
+
+    field_name = plan.existing_field or request.field_name or _field_name(writer, kind)
+    mechanism = signature_mechanism(scheme, request.digest_algorithm)
+    external = signers.ExternalSigner(
+        signing_cert=certificate, cert_registry=certificate_store(certificate, chain),
+        signature_value=bytes(8), signature_mechanism=mechanism, embed_roots=False,
+    )
+    new_field = None
+    if plan.existing_field is None:
+        box = plan.main.box
+        new_field = fields.SigFieldSpec(
+            sig_field_name=field_name, on_page=box.page, box=(box.x0, box.y0, box.x1, box.y1),
+            combine_annotation=False,
+        )
+    pdf_signer = signers.PdfSigner(
+        signers.PdfSignatureMetadata(
+            field_name=field_name, md_algorithm=request.digest_algorithm.value,
+            subfilter=fields.SigSeedSubFilter.PADES, reason=request.reason, location=request.location,
+        ),
+        signer=external, stamp_style=NoOpStampStyle(), new_field_spec=new_field,
+    )
+    try:
+        session = pdf_signer.init_signing_session(writer, existing_fields_only=plan.existing_field is not None)
+        session.system_time = moment
+        tbs = session.prepare_tbs_document(validation_info=None, bytes_reserved=_reserve(certificate, chain,
+                                                                                         request.level))
+        painter = drawings.AppearanceWriter(writer)
+        annotation = get_single_field_annot(session.sig_field)
+        painter.set_appearance(annotation, plan.main)
+        writer.update_container(annotation)
+        if plan.extras:
+            field_ref = next(ref for name, _, ref in fields.enumerate_sig_fields(writer) if name == field_name)
+            for extra in plan.extras:
+                painter.add_widget(field_ref, extra)
+        prepared, output = tbs.digest_tbs_document()
+        signed_attrs = await external.signed_attrs(
+            prepared.document_digest, request.digest_algorithm.value,
+            attr_settings=PdfCMSSignedAttributes(signing_time=moment),
+            use_pades=True, is_pdf_sig=True,
+        )
+    except (SigningError, PdfError) as exc:
+        raise BrokenPdf(f"không chuẩn bị được văn bản để ký / cannot prepare the document: {exc}") from exc
+    state = SigningState(
+        state_id=uuid.uuid4().hex,
+        kind=kind,
+        level=request.level,
+        digest_algorithm=request.digest_algorithm,
+        scheme=scheme,
+        certificate=certificate.dump(),
+        chain=tuple(c.dump() for c in chain),
+        document=output.getvalue(),
+        reserved_start=prepared.reserved_region_start,
+        reserved_end=prepared.reserved_region_end,
+        document_digest=prepared.document_digest,
+        signed_attributes=signed_attrs.dump(),
+        signing_time=moment,
+        field_name=field_name,
+        number=plan.number,
+    )
+    identity = parse_identity(certificate)
+    description = f"{kind.label_vi} / {kind.value}: {identity.common_name or ''}"
+    if plan.number is not None:
+        description += f", số {plan.number.notation}"
+    return PreparedSignature(state=state, description=description)
+
+
+# Complete ---------------------------------------------------------------------------------------------
+def complete(state: SigningState, signature_value: bytes, *, environment: SigningEnvironment,
+             used_states: UsedStates) -> SignedDocument:
+    """Embed the signature value into the prepared document; add timestamps and validation data."""
+    return asyncio.run(_complete(state, signature_value, environment=environment, used_states=used_states))
+
+
+async def _complete(state, signature_value, *, environment, used_states) -> SignedDocument:
+    from pyhanko.sign import signers
+    from pyhanko.sign.general import SigningError
+    from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
+    from pyhanko.sign.timestamps import TimestampRequestError
+
+    certificate = state.signer_certificate()
+    chain = state.chain_certificates()
+    verify_signature_value(certificate, state.signed_attributes, signature_value,
+                           digest=state.digest_algorithm, scheme=state.scheme)
+    external = signers.ExternalSigner(
+        signing_cert=certificate, cert_registry=certificate_store(certificate, chain),
+        signature_value=signature_value, signature_mechanism=signature_mechanism(state.scheme,
+                                                                                  state.digest_algorithm),
+        embed_roots=False,
+    )
+    timestamper = environment.timestamper if state.level.has_timestamp else None
+    if state.level.has_timestamp and timestamper is None:
+        raise TimestampError(
+            f"mức {state.level.value} cần máy chủ dấu thời gian (TSA) / level {state.level.value} needs a TSA"
+        )
+    try:
+        signed_cms = await external.async_sign_prescribed_attributes(
+            state.digest_algorithm.value, signed_attrs=cms.CMSAttributes.load(state.signed_attributes),
+            timestamper=timestamper,
+        )
+    except TimestampRequestError as exc:
+        raise TimestampError(f"không lấy được dấu thời gian / the TSA failed: {exc}") from exc
+    output = io.BytesIO(state.document)
+    prepared = PreparedByteRangeDigest(state.document_digest, state.reserved_start, state.reserved_end)
+    try:
+        prepared.fill_with_cms(output, signed_cms)
+    except (SigningError, ValueError) as exc:
+        raise KeyMismatch(f"chữ ký lớn hơn chỗ dành sẵn / the signature does not fit its reserved space: {exc}") from exc
+    pdf = output.getvalue()
+    if state.level.has_validation_data:
+        pdf = await _add_validation_data(pdf, state, environment)
+    if not used_states.claim(state.state_id):
+        raise StateAlreadyUsed(
+            "trạng thái ký này đã được dùng để hoàn tất một chữ ký / this signing state was already completed"
+        )
+    return SignedDocument(pdf=pdf, field_name=state.field_name, kind=state.kind, level=state.level,
+                          signing_time=state.signing_time, number=state.number)
+
+
+async def _add_validation_data(pdf: bytes, state: SigningState, environment: SigningEnvironment) -> bytes:
+    """B-LT: the chain, CRLs and OCSP responses in the DSS; B-LTA: then a document timestamp over it all."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign import signers
+    from pyhanko.sign.timestamps import TimestampRequestError
+    from pyhanko.sign.validation import dss
+
+    context = environment.validation_context(for_embedding=True, extra_certs=state.chain_certificates())
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
+        embedded = next(s for s in reader.embedded_regular_signatures if s.field_name == state.field_name)
+        out = await dss.async_add_validation_info(embedded, context, output=io.BytesIO(), force_write=True)
+        pdf = out.getvalue()
+        if state.level is PadesLevel.B_LTA:
+            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+            stamped = await signers.PdfTimeStamper(environment.timestamper).async_timestamp_pdf(
+                writer, state.digest_algorithm.value, validation_context=context, output=io.BytesIO(),
+            )
+            pdf = stamped.getvalue()
+    except TimestampRequestError as exc:
+        raise TimestampError(f"không lấy được dấu thời gian tài liệu / the document timestamp failed: {exc}") from exc
+    except SignerError:
+        raise
+    except Exception as exc:  # pyHanko/certvalidator raise many kinds here; the cause stays chained
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise ValidationDataError(
+            f"không thu thập được dữ liệu kiểm tra (chuỗi, CRL, OCSP) / cannot gather validation data: {exc}"
+        ) from exc
+    return pdf
+
+
+# Both at once -----------------------------------------------------------------------------------------
+def sign_pdf(document: bytes, *, key: DigestSigner, certificate: x509.Certificate, chain=(),
+             request: SignatureRequest, environment: SigningEnvironment,
+             used_states: UsedStates | None = None) -> SignedDocument:
+    """Sign a PDF with a key at hand (a token, the bridge, an in-memory test key)."""
+    from signer.session import InMemoryUsedStates
+
+    if key.public_key_info().dump() != certificate.public_key.dump():
+        raise KeyMismatch("khóa không khớp với chứng thư số / the key does not belong to the certificate")
+    prepared = prepare(document, certificate=certificate, chain=chain, request=request, environment=environment)
+    value = key.sign_digest(prepared.digest, digest_algorithm=prepared.digest_algorithm, scheme=prepared.scheme)
+    return complete(prepared.state, value, environment=environment,
+                    used_states=used_states if used_states is not None else InMemoryUsedStates())
