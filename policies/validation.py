@@ -19,21 +19,21 @@ class ChangeClass(enum.Enum):
     """What happened to a document after a signature, from least to most invasive."""
 
     NONE = "none"
-    SIGNATURES = "signatures"  # later signatures, validation data (DSS), document timestamps
-    FORM_FILLING = "form_filling"
+    VALIDATION_DATA = "validation_data"  # DSS (certificates, CRLs, OCSP) and document timestamps only
+    FORM_FILLING = "form_filling"  # filling form fields, signature fields included (later signatures)
     ANNOTATIONS = "annotations"
     OTHER = "other"  # anything else: replaced content, new pages, hidden objects
 
     @property
     def docmdp_level(self) -> int:
         # ISO 32000-2, 12.8.2.2: DocMDP P=1 no changes, P=2 form filling and signing, P=3 also annotations.
-        return {"none": 0, "signatures": 1, "form_filling": 2, "annotations": 3, "other": 4}[self.value]
+        return {"none": 0, "validation_data": 1, "form_filling": 2, "annotations": 3, "other": 4}[self.value]
 
 
 _CHANGE_VI = {
     ChangeClass.NONE: "không có thay đổi",
-    ChangeClass.SIGNATURES: "thêm chữ ký, dấu thời gian hoặc dữ liệu kiểm tra",
-    ChangeClass.FORM_FILLING: "điền biểu mẫu",
+    ChangeClass.VALIDATION_DATA: "thêm dữ liệu kiểm tra hoặc dấu thời gian",
+    ChangeClass.FORM_FILLING: "điền biểu mẫu hoặc ký tiếp",
     ChangeClass.ANNOTATIONS: "thêm chú thích",
     ChangeClass.OTHER: "thay đổi nội dung",
 }

@@ -107,7 +107,7 @@ class RevocationEvidence:
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "source": self.source, "certificate": self.certificate,
-                "issuer": self.issuer, "produced_at": _iso(self.produced_at), "url": self.url}
+                "issuer": self.issuer, "produced_at": iso(self.produced_at), "url": self.url}
 
 
 @dataclass(frozen=True)
@@ -120,7 +120,7 @@ class TimestampInfo:
     trusted: bool
 
     def to_json(self) -> dict:
-        return {"tsa": self.tsa, "gen_time": _iso(self.gen_time), "intact": self.intact,
+        return {"tsa": self.tsa, "gen_time": iso(self.gen_time), "intact": self.intact,
                 "trusted": self.trusted}
 
 
@@ -163,13 +163,13 @@ class SignatureReport:
             "indication": self.indication.value,
             "sub_indication": self.sub_indication.value if self.sub_indication else None,
             "signer": self.signer.to_json() if self.signer else None,
-            "signing_time": _iso(self.signing_time),
+            "signing_time": iso(self.signing_time),
             "signing_time_source": self.signing_time_source.value,
             "trust_anchor": self.trust_anchor,
             "modifications": self.modifications.value,
             "messages": [m.text(lang) for m in self.messages],
             "change": self.change,
-            "claimed_time": _iso(self.claimed_time),
+            "claimed_time": iso(self.claimed_time),
             "timestamp": self.timestamp.to_json() if self.timestamp else None,
             "revocation": [r.to_json() for r in self.revocation],
             "coverage": self.coverage,
@@ -231,6 +231,6 @@ class FileReport:
         }
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
     # DOMAIN.md: times in ISO 8601 with the Vietnam offset, never without an offset.
     return moment.astimezone(VIETNAM).isoformat() if moment is not None else None

@@ -1,0 +1,39 @@
+"""The signing time of a signature and where it comes from (DOMAIN.md, "Validation rules" and "Quirk").
+
+The signing time is the RFC 3161 timestamp's genTime when there is one; otherwise the claimed time, reported
+as self-declared. Some Vietnamese signing tools write local time into CMS signingTime labelled as UTC, so the
+claim is 7 hours late: when a timestamp proves the real time, that shift is reported, not held against it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from verifier.report import Message, Severity, iso
+
+
+def compare_claim(claimed: datetime | None, proven: datetime | None, *, tolerance: timedelta,
+                  quirk: timedelta) -> tuple[Message, ...]:
+    """Messages about a claimed signing time against the timestamp's genTime (pure)."""
+    if claimed is None or proven is None:
+        return ()
+    shift = claimed - proven
+    if abs(shift) <= tolerance:
+        return ()
+    if abs(shift - quirk) <= tolerance:
+        hours = round(quirk.total_seconds() / 3600)
+        return (Message(
+            "time.local-time-quirk",
+            f"the claimed signing time {iso(claimed)} is {hours} h after the timestamp: local time "
+            f"labelled as UTC by the signing tool (known quirk); the timestamp's time is used",
+            f"thời gian ký tự khai {iso(claimed)} lệch {hours} giờ so với dấu thời gian: phần mềm ký ghi "
+            f"giờ địa phương nhưng gắn nhãn UTC (lỗi đã biết); dùng thời gian của dấu thời gian",
+            Severity.INFO,
+        ),)
+    minutes = round(shift.total_seconds() / 60)
+    return (Message(
+        "time.claim-mismatch",
+        f"the claimed signing time differs from the timestamp by {minutes} minutes; the timestamp's time is used",
+        f"thời gian ký tự khai lệch {minutes} phút so với dấu thời gian; dùng thời gian của dấu thời gian",
+        Severity.WARNING,
+    ),)
