@@ -102,6 +102,8 @@ async def check_certificate(certificate: x509.Certificate, chain, *, kind: Signa
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise CertificateUntrusted(f"không kiểm tra được chứng thư số / cannot check the certificate: {exc}") from exc
+    finally:
+        await context.aclose()  # release the HTTP session pyHanko opened for fetching
 
 
 async def find_valid_personal_signature(reader, environment: SigningEnvironment) -> Box:
@@ -130,6 +132,8 @@ async def find_valid_personal_signature(reader, environment: SigningEnvironment)
                 raise
             reasons.append(f"{embedded.field_name}: {exc}")
             continue
+        finally:
+            await context.aclose()
         if not status.bottom_line:
             reasons.append(f"{embedded.field_name}: {status.summary()}")
             continue

@@ -459,6 +459,8 @@ async def _add_validation_data(pdf: bytes, state: SigningState, environment: Sig
         raise ValidationDataError(
             f"không thu thập được dữ liệu kiểm tra (chuỗi, CRL, OCSP) / cannot gather validation data: {exc}"
         ) from exc
+    finally:
+        await context.aclose()
     return pdf
 
 
