@@ -1,0 +1,184 @@
+"""Opening the ledger's database and migrating it (SQLite by default, PostgreSQL in production).
+
+`open_store(url)` returns a `Store`: the engine, configured for concurrent appends (SQLite: WAL, a long busy
+timeout, foreign keys on), and `transaction()`, a session whose SQLAlchemy errors come out as `LedgerError`s.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Iterator
+
+import sqlalchemy
+from sqlalchemy import event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from ledger.errors import Conflict, LedgerError, StoreUnavailable
+from ledger.models import ChainHead, Level, Target
+
+GENESIS_HASH = "0" * 64
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_engine(url: str, **kwargs) -> Engine:
+    """An engine for the ledger. SQLite: WAL so readers do not block the writer, a 60 s busy timeout so
+    concurrent appends wait their turn instead of failing, and foreign keys enforced."""
+    try:
+        parsed = sqlalchemy.engine.make_url(url)
+    except sqlalchemy.exc.ArgumentError as exc:
+        raise StoreUnavailable(f"địa chỉ cơ sở dữ liệu sai: {exc}", f"bad database URL: {exc}") from exc
+    if parsed.get_backend_name() == "sqlite":
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", 60)
+        engine = sqlalchemy.create_engine(url, **kwargs)
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            if parsed.database and parsed.database != ":memory:":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sqlalchemy.create_engine(url, **kwargs)
+
+
+@dataclass
+class Store:
+    """The ledger's database. Functions of the ledger take a store as their first argument."""
+
+    engine: Engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session committed on success, rolled back on any error; database errors become LedgerErrors."""
+        session = Session(self.engine, expire_on_commit=False)
+        try:
+            with translated_errors():
+                yield session
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextlib.contextmanager
+def translated_errors() -> Iterator[None]:
+    """Let no SQLAlchemy or driver exception reach a caller of the ledger (STYLE.md: one hierarchy)."""
+    try:
+        yield
+    except LedgerError:
+        raise
+    except IntegrityError as exc:
+        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        raise Conflict(f"dữ liệu trùng hoặc sai ràng buộc: {detail}", f"constraint violated: {detail}") from exc
+    except OperationalError as exc:
+        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        raise StoreUnavailable(f"lỗi cơ sở dữ liệu: {detail}", f"database error: {detail}") from exc
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(f"lỗi cơ sở dữ liệu: {exc}", f"database error: {exc}") from exc
+
+
+def open_store(url: str, *, migrate_schema: bool = True, **engine_kwargs) -> Store:
+    """Open the ledger at `url`, migrating it to the latest schema first unless told not to."""
+    store = Store(create_engine(url, **engine_kwargs))
+    if migrate_schema:
+        migrate(store.engine)
+    return store
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the ledger's tables to the latest revision (its own `ledger_alembic_version` table) and load
+    the default levels and targets (ledger/data/targets.toml) into an empty database."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with translated_errors():
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        with Session(engine) as session, session.begin():
+            if session.scalar(select(Level.id).limit(1)) is None:
+                load_levels_and_targets(session, default_levels_and_targets())
+
+
+def default_levels_and_targets() -> dict:
+    """The defaults of DOMAIN.md as data (ledger/data/targets.toml)."""
+    text = resources.files("ledger").joinpath("data/targets.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+def load_levels_and_targets(session: Session, data: dict) -> None:
+    """Replace the levels and targets with `data` (the shape of ledger/data/targets.toml)."""
+    from ledger.errors import InvalidValue
+
+    unknown = sorted(set(data) - {"level", "target"})
+    if unknown:
+        raise InvalidValue(f"khóa không biết: {', '.join(unknown)}", f"unknown key(s): {', '.join(unknown)}")
+    session.query(Target).delete()
+    session.query(Level).delete()
+    for item in data.get("level", []):
+        _check_keys("level", item, {"code", "rank", "name_vi", "name_en", "valid_from", "valid_until"})
+        session.add(
+            Level(
+                code=item["code"],
+                rank=int(item["rank"]),
+                name_vi=item["name_vi"],
+                name_en=item["name_en"],
+                valid_from=_date(item["valid_from"]),
+                valid_until=_date(item.get("valid_until")),
+            )
+        )
+    for item in data.get("target", []):
+        _check_keys("target", item, {"level", "metric", "percent", "valid_from", "valid_until", "source"})
+        session.add(
+            Target(
+                level_code=item["level"],
+                metric=item["metric"],
+                percent=float(item["percent"]),
+                valid_from=_date(item["valid_from"]),
+                valid_until=_date(item.get("valid_until")),
+                source=item["source"],
+            )
+        )
+    session.flush()
+
+
+def _check_keys(kind: str, item: dict, known: set[str]) -> None:
+    from ledger.errors import InvalidValue
+
+    unknown = sorted(set(item) - known)
+    if unknown:
+        raise InvalidValue(
+            f"[[{kind}]]: khóa không biết {', '.join(unknown)}", f"[[{kind}]]: unknown key(s) {', '.join(unknown)}"
+        )
+
+
+def _date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value))
+
+
+def chain_head(session: Session) -> ChainHead:
+    return session.get(ChainHead, 1)

@@ -1,0 +1,39 @@
+"""Migrations: the ledger's own version table, idempotent, matching the models, defaults loaded as data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, select, text
+
+from ledger import migrate, open_store
+from ledger.models import Base, Level, Target
+
+
+def test_migration_creates_the_models_tables_and_is_idempotent(database_url):
+    store = open_store(database_url)
+    migrate(store.engine)  # a second run changes nothing
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM ledger_alembic_version")).scalar_one() == "0001"
+        context = MigrationContext.configure(conn, opts={"include_object": lambda o, n, t, r, c: t != "table" or (n.startswith("ledger_") and n != "ledger_alembic_version")})
+        assert compare_metadata(context, Base.metadata) == []
+        assert conn.execute(text("SELECT id, last_seq, last_hash FROM ledger_chain_head")).one() == (1, 0, "0" * 64)
+    tables = set(inspect(store.engine).get_table_names())
+    assert "alembic_version" not in tables  # the ledger does not take the shared default version table
+    store.dispose()
+
+
+def test_default_levels_and_targets_are_loaded_from_data(database_url):
+    store = open_store(database_url)
+    open_store(database_url).dispose()  # opening again does not load the defaults twice
+    with store.transaction() as session:
+        levels = session.execute(select(Level.code, Level.valid_until).order_by(Level.rank)).all()
+        assert levels == [("city", None), ("district", date(2025, 6, 30)), ("commune", None)]
+        online = session.execute(
+            select(Target.level_code, Target.percent).where(Target.metric == "online_rate").order_by(Target.level_code)
+        ).all()
+        assert online == [("city", 100.0), ("commune", 80.0), ("district", 95.0)]
+        assert session.scalar(select(Target.id).where(Target.metric == "certificate_coverage", Target.percent != 100)) is None
+    store.dispose()

@@ -1,0 +1,70 @@
+"""Ledger fixtures: a migrated ledger store on SQLite and on PostgreSQL, with a small hand-built roster.
+
+`ledger_store` is parametrised through `database_url` (tests/support/database.py): each test runs once on a
+fresh SQLite file and once on a fresh PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import pytest
+
+CITY_PC = "H26"  # UBND Thành phố Hà Nội
+DEPARTMENT = "H26.10"  # a department (sở)
+DISTRICT = "H26.30"  # a district, abolished on 1 July 2025
+COMMUNE = "H26.30.01"  # a ward under the district, commune level
+NEW_COMMUNE = "H26.90.01"  # a commune created on 1 July 2025
+
+ROSTER_CSV = """code,legacy_code,name,level,parent_code,valid_from,valid_until
+H26,000.00.00.H26,Ủy ban nhân dân Thành phố Hà Nội,city,,2008-08-01,
+H26.10,000.10.00.H26,Sở Nội vụ,city,H26,2008-08-01,
+H26.30,000.00.30.H26,UBND quận Ba Đình,district,H26,2008-08-01,2025-06-30
+H26.30.01,000.00.31.H26,UBND phường Phúc Xá,commune,H26.30,2008-08-01,
+H26.90.01,,UBND phường Ba Đình,commune,H26,2025-07-01,
+"""
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def ledger_store(database_url):
+    """A migrated, empty ledger on SQLite then PostgreSQL."""
+    from ledger import open_store
+
+    store = open_store(database_url)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def ledger_with_roster(ledger_store):
+    """The ledger with the five agencies of ROSTER_CSV."""
+    from ledger import import_agencies_csv
+
+    import_agencies_csv(ledger_store, ROSTER_CSV)
+    return ledger_store
+
+
+def make_entry(agency_code: str = DEPARTMENT, *, document_id=None, kind="personal", indication="TOTAL_PASSED", n: int = 0, **overrides):
+    """A valid ledger entry; `n` varies its digest and serial so entries differ."""
+    from ledger import LedgerEntry
+
+    fields = dict(
+        event="signed",
+        agency_code=agency_code,
+        signature_kind=kind,
+        certificate_serial=format(0x1000 + n, "x"),
+        signer_name="Nguyễn Văn An" if kind == "personal" else "Sở Nội vụ",
+        signer_identifiers=("CCCD:001085012345",) if kind == "personal" else ("MST:0100686209",),
+        signed_digest=format(n, "064x"),
+        signing_time=utc(2025, 8, 5, 2, 0, 0),
+        signing_time_source="timestamp",
+        indication=indication,
+        document_id=document_id,
+        purpose="approve" if kind == "personal" else "issue",
+    )
+    fields.update(overrides)
+    return LedgerEntry(**fields)
