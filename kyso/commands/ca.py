@@ -1,0 +1,140 @@
+"""`kyso ca issue|revoke|crl|serve`: run the certificate authority of this home.
+
+The CA token's PIN comes from KYSO_CA_PIN or is asked once (dialog or terminal).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+
+@contextlib.contextmanager
+def _errors():
+    from ca.errors import CaError
+    from kyso.config import ConfigError
+    from policies.profiles import ProfileError
+    from token_bridge.errors import TokenBridgeError
+
+    try:
+        yield
+    except (CaError, ProfileError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except TokenBridgeError as exc:
+        raise click.ClickException(f"{exc.message_vi} / {exc.message_en}") from exc
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+def _authority(home):
+    from kyso.enrolment import open_authority
+
+    return open_authority(home)
+
+
+def parse_serial(text: str) -> int:
+    cleaned = text.strip().lower().removeprefix("0x").replace(":", "")
+    try:
+        return int(cleaned, 16)
+    except ValueError:
+        raise click.BadParameter(f"'{text}' is not a hexadecimal serial number") from None
+
+
+@click.group()
+def ca() -> None:
+    """Issue and revoke certificates, publish CRLs, serve CRL/OCSP/TSA."""
+
+
+@ca.command("issue")
+@click.argument("csr_file", type=click.File("rb"))
+@click.option("--profile", required=True, help="personal, agency, tsa or ocsp.")
+@click.option("--issuer", default="gov", show_default=True, help="The issuing CA.")
+@click.option("--days", type=click.IntRange(1, None), help="Validity in days (default: the profile's maximum).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the certificate (PEM) here.")
+@click.option("--chain/--no-chain", default=False, help="Append the CA chain to the PEM output.")
+@click.pass_obj
+def issue(home, csr_file, profile: str, issuer: str, days: int | None, out: Path | None, chain: bool) -> None:
+    """Issue a certificate from a PKCS#10 CSR (DER or PEM; '-' reads standard input)."""
+    from asn1crypto import pem
+
+    with _errors():
+        authority = _authority(home)
+        issued = authority.issue_from_csr(csr_file.read(), issuer=issuer, profile=profile, validity_days=days)
+    output = pem.armor("CERTIFICATE", issued.certificate.dump())
+    if chain:
+        output += b"".join(pem.armor("CERTIFICATE", c.dump()) for c in issued.chain)
+    if out:
+        out.write_bytes(output)
+    else:
+        sys.stdout.buffer.write(output)
+        sys.stdout.flush()
+    click.echo(f"Đã cấp / issued {issued.serial_number:X}: {issued.certificate.subject.human_friendly} "
+               f"({issued.certificate.not_valid_before:%Y-%m-%d} - {issued.certificate.not_valid_after:%Y-%m-%d})",
+               err=True)
+
+
+@ca.command("revoke")
+@click.argument("serial")
+@click.option("--reason", default="unspecified", show_default=True,
+              help="RFC 5280 reason: keyCompromise, caCompromise, affiliationChanged, superseded, "
+                   "cessationOfOperation, certificateHold, privilegeWithdrawn, aACompromise, unspecified.")
+@click.pass_obj
+def revoke(home, serial: str, reason: str) -> None:
+    """Revoke a certificate by its serial number (hex). Revoking twice changes nothing."""
+    from ca.revocation import RevocationReason
+
+    serial_number = parse_serial(serial)
+    with _errors():
+        chosen = RevocationReason.parse(reason)
+        revocation = _authority(home).revoke(serial_number, reason=chosen)
+    record = revocation.record
+    if revocation.newly_revoked:
+        click.echo(f"Đã thu hồi / revoked {serial_number:X} at {record.revoked_at:%Y-%m-%dT%H:%M:%SZ} "
+                   f"({record.revocation_reason.camel})")
+    else:
+        click.echo(f"Đã thu hồi từ trước / already revoked {serial_number:X} at "
+                   f"{record.revoked_at:%Y-%m-%dT%H:%M:%SZ} ({record.revocation_reason.camel}); nothing changed")
+
+
+@ca.command("crl")
+@click.option("--issuer", "issuers", multiple=True, help="CA name (repeatable; default: every CA).")
+@click.pass_obj
+def crl(home, issuers: tuple[str, ...]) -> None:
+    """Publish a new CRL (next CRL number) and write it to KYSO_HOME/pki/<ca>.crl."""
+    with _errors():
+        authority = _authority(home)
+        for name in issuers or sorted(authority.issuers):
+            published = authority.publish_crl(name)
+            path = home.pki_dir / f"{name}.crl"
+            path.write_bytes(published.dump())
+            tbs = published["tbs_cert_list"]
+            count = len(tbs["revoked_certificates"]) if tbs["revoked_certificates"].native else 0
+            click.echo(f"{name}: CRL #{published.crl_number_value.native}, {count} revoked, next update "
+                       f"{tbs['next_update'].native:%Y-%m-%dT%H:%M:%SZ} -> {path}")
+
+
+@ca.command("serve")
+@click.option("--host", help="Address to listen on (default: the host of the PKI base URL).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default: the port of the PKI base URL).")
+@click.pass_obj
+def serve(home, host: str | None, port: int | None) -> None:
+    """Serve /pki/<ca>.crt, /pki/<ca>.crl, OCSP at /pki/ocsp and RFC 3161 at /pki/tsa."""
+    from werkzeug.serving import run_simple
+
+    from service.pki import create_pki_app
+
+    with _errors():
+        authority = _authority(home)
+        # Log in before serving, so a wrong PIN fails here and not on the first request.
+        for issuer in authority.issuers.values():
+            issuer.key.public_key_info()
+    base = urlsplit(authority.endpoints.base_url)
+    host = host or base.hostname or "127.0.0.1"
+    port = port or base.port or 80
+    click.echo(f"PKI: http://{host}:{port}/pki/ (Ctrl+C to stop)", err=True)
+    run_simple(host, port, create_pki_app(authority), threaded=True, use_reloader=False)
+
