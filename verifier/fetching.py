@@ -130,10 +130,14 @@ class _CertFetcher(_RewritingMixin, RequestsCertificateFetcher):
 def build_fetchers(http: HttpSettings, cache: HttpCache, *, allow_aia: bool) -> Fetchers:
     """Fresh fetchers (with their own request budget) over the shared cache, for one file."""
     budget = FetchBudget(FetchLimits(max_cert_requests=50 if allow_aia else 0))
-    fetchers = []
-    for cls in (_OCSPFetcher, _CRLFetcher, _CertFetcher):
-        fetcher = cls(per_request_timeout=http.timeout, budget=budget)
+    # OCSP requests go without a nonce so that identical requests hit the cache across a batch; the
+    # response's producedAt is still checked for freshness by certvalidator.
+    fetchers = [
+        _OCSPFetcher(per_request_timeout=http.timeout, request_nonces=False, budget=budget),
+        _CRLFetcher(per_request_timeout=http.timeout, budget=budget),
+        _CertFetcher(per_request_timeout=http.timeout, budget=budget),
+    ]
+    for fetcher in fetchers:
         fetcher._http = http
         fetcher._cache = cache
-        fetchers.append(fetcher)
     return Fetchers(ocsp_fetcher=fetchers[0], crl_fetcher=fetchers[1], cert_fetcher=fetchers[2])

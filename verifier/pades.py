@@ -183,11 +183,11 @@ def _judge_integrity(embedded: EmbeddedPdfSignature, env: Environment) -> _Integ
     decision = env.policy.check_changes(found, docmdp_level=docmdp.value if docmdp else None, detail=detail)
     if found is ChangeClass.NONE:
         return _Integrity(coverage_name, Modifications.NONE, None, None, ())
+    change = f"{found.value}: {detail}" if detail else found.value
     if decision.allowed:
         message = Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.INFO)
-        return _Integrity(coverage_name, Modifications.ALLOWED, found.value, None, (message,))
+        return _Integrity(coverage_name, Modifications.ALLOWED, change, None, (message,))
     message = Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.ERROR)
-    change = f"{found.value}: {detail}" if detail else found.value
     return _Integrity(coverage_name, Modifications.DISALLOWED, change,
                       (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
 

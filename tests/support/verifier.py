@@ -46,22 +46,37 @@ def sign_pdf(
     certify: fields.MDPPerm | None = None,
     embed_validation_info: bool = False,
     validation_context=None,
+    claimed_time: dt.datetime | None = None,
 ) -> bytes:
-    """Sign `data` in an incremental update with stock pyHanko; returns the new file."""
+    """Sign `data` in an incremental update with stock pyHanko; returns the new file. `claimed_time` sets
+    the CMS signingTime (e.g. local time labelled as UTC, the +7 h quirk)."""
     meta = signers.PdfSignatureMetadata(
         field_name=field, md_algorithm=md_algorithm, subfilter=fields.SigSeedSubFilter.PADES,
         certify=certify is not None, docmdp_permissions=certify or fields.MDPPerm.FILL_FORMS,
         embed_validation_info=embed_validation_info, validation_context=validation_context,
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-    out = signers.PdfSigner(meta, signer, timestamper=timestamper).sign_pdf(writer)
-    return out.getvalue()
+    pdf_signer = _ClaimingPdfSigner(meta, signer, timestamper=timestamper, claimed_time=claimed_time)
+    return pdf_signer.sign_pdf(writer).getvalue()
+
+
+class _ClaimingPdfSigner(signers.PdfSigner):
+    """Stock PdfSigner whose signing session claims a given signing time."""
+
+    def __init__(self, *args, claimed_time=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._claimed_time = claimed_time
+
+    def init_signing_session(self, *args, **kwargs):
+        session = super().init_signing_session(*args, **kwargs)
+        if self._claimed_time is not None:
+            session.system_time = self._claimed_time
+        return session
 
 
 def add_document_timestamp(data: bytes, timestamper: timestamps.TimeStamper, *, field: str = "DocTS1") -> bytes:
     writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
-    out = signers.PdfTimeStamper(timestamper).timestamp_pdf(writer, md_algorithm="sha256",
-                                                              timestamp_field_name=field)
+    out = signers.PdfTimeStamper(timestamper, field_name=field).timestamp_pdf(writer, md_algorithm="sha256")
     return out.getvalue()
 
 
@@ -179,3 +194,41 @@ def build_foreign_pki() -> ForeignPki:
 @pytest.fixture(scope="session")
 def foreign_pki() -> ForeignPki:
     return build_foreign_pki()
+
+
+@dataclass
+class VerifierKit:
+    """The shared test PKI seen from the verifier: signers, timestamps and verifiers trusting its root."""
+
+    pki: object
+
+    def signer(self, name: str) -> signers.SimpleSigner:
+        entity = self.pki.entity(name)
+        return simple_signer(entity.key.private_key, entity.certificate, entity.chain)
+
+    def timestamper(self) -> timestamps.TimeStamper:
+        return timestamps.HTTPTimeStamper(self.pki.tsa_url)
+
+    def settings(self, **changes):
+        from dataclasses import replace
+
+        from verifier.settings import ValidationSettings
+
+        return replace(ValidationSettings(explicit_roots=(("test-root", self.pki.root.certificate),)), **changes)
+
+    def verifier(self, **changes):
+        from verifier.validator import Verifier
+
+        return Verifier(self.settings(**changes))
+
+
+@pytest.fixture(scope="session")
+def verifier_kit(pki) -> VerifierKit:
+    return VerifierKit(pki)
+
+
+@pytest.fixture(scope="session")
+def shared_verifier(verifier_kit):
+    """One online Verifier trusting the test root, reused by every test (as a batch would)."""
+    with verifier_kit.verifier() as verifier:
+        yield verifier

@@ -1,0 +1,234 @@
+"""Signatures judged against the shared test PKI on loopback (CRL, OCSP, TSA) and a few foreign shapes."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+import pytest
+from pyhanko.sign import timestamps
+from pyhanko_certvalidator import ValidationContext
+
+from tests.support.documents import sample_decision
+from tests.support.verifier import sign_pdf, simple_signer
+from verifier import Indication, Modifications, SignatureKind, SubIndication, TimeSource
+from verifier.fetching import HttpSettings, UrlRewrite
+
+
+def _only(report):
+    assert len(report.signatures) == 1, report.to_json()
+    return report.signatures[0]
+
+
+def _codes(signature):
+    return [m.code for m in signature.messages]
+
+
+@pytest.fixture(scope="module")
+def personal_bt(verifier_kit):
+    return sign_pdf(sample_decision(), verifier_kit.signer("official_ec"), timestamper=verifier_kit.timestamper())
+
+
+def test_personal_signature_with_timestamp_passes_with_every_fact(shared_verifier, personal_bt, pki):
+    report = shared_verifier.verify_pdf(personal_bt, path="quyet-dinh.pdf")
+    assert report.indication is Indication.TOTAL_PASSED
+    signature = _only(report)
+    assert (signature.kind, signature.indication, signature.sub_indication) == (
+        SignatureKind.PERSONAL, Indication.TOTAL_PASSED, None)
+    assert signature.signer.common_name == "Trần Thị Bình"
+    assert [str(i) for i in signature.signer.identifiers] == ["CCCD:001190054321"]
+    assert signature.signing_time_source is TimeSource.TIMESTAMP
+    assert signature.timestamp.tsa == "Dich vu cap dau thoi gian (Demo TSA)"
+    assert signature.trust_anchor == "Co quan chung thuc so chuyen dung Chinh phu (Demo RootCA)"
+    assert signature.modifications is Modifications.NONE and signature.coverage == "entire_file"
+    assert {(r.kind, r.source, r.certificate) for r in signature.revocation} >= {
+        ("ocsp", "fetched", "Trần Thị Bình")}
+    as_json = report.to_json(lang="vi")["signatures"][0]
+    assert as_json["signing_time"].endswith("+07:00")
+    assert as_json["messages"][0] == "chữ ký số hợp lệ"
+
+
+def test_agency_signature_after_personal_keeps_both_valid(shared_verifier, personal_bt, verifier_kit):
+    both = sign_pdf(personal_bt, verifier_kit.signer("agency_ec"), field="Signature2",
+                    timestamper=verifier_kit.timestamper())
+    report = shared_verifier.verify_pdf(both)
+    assert report.indication is Indication.TOTAL_PASSED
+    first, second = report.signatures
+    assert (first.kind, second.kind) == (SignatureKind.PERSONAL, SignatureKind.AGENCY)
+    assert first.modifications is Modifications.ALLOWED and first.change == "form_filling: fields Signature2"
+    assert second.modifications is Modifications.NONE
+    assert second.signer.common_name == "UBND Phường Hoàn Kiếm"
+
+
+def test_document_timestamp_is_reported_and_keeps_the_signature_valid(shared_verifier, personal_bt, verifier_kit):
+    from tests.support.verifier import add_document_timestamp
+
+    lta = add_document_timestamp(personal_bt, verifier_kit.timestamper())
+    report = shared_verifier.verify_pdf(lta)
+    assert report.indication is Indication.TOTAL_PASSED
+    signature, stamp = report.signatures
+    assert stamp.kind is SignatureKind.TIMESTAMP and stamp.indication is Indication.TOTAL_PASSED
+    assert signature.modifications is Modifications.ALLOWED and signature.change == "validation_data"
+
+
+def test_revoked_before_the_proven_signing_time_is_revoked(shared_verifier, verifier_kit, pki):
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("revoked"), timestamper=verifier_kit.timestamper())
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.REVOKED)
+    assert "chain.revoked" in _codes(signature)
+    assert "Lê Văn Cường" in signature.messages[-1].en
+
+
+def test_revoked_after_a_timestamped_signature_still_passes(shared_verifier, verifier_kit, pki):
+    before = pki.revoked.revoked_at - timedelta(days=1)
+    with pki.clock.frozen_at(before):
+        signed = sign_pdf(sample_decision(), verifier_kit.signer("revoked"),
+                          timestamper=verifier_kit.timestamper(), claimed_time=before)
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_PASSED, None)
+    assert signature.signing_time == before
+
+
+def test_revoked_without_timestamp_and_claim_after_revocation_is_revoked(shared_verifier, verifier_kit):
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("revoked"))
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert signature.signing_time_source is TimeSource.CLAIMED
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.REVOKED)
+
+
+def test_revoked_without_timestamp_claiming_an_earlier_time_has_no_proof(shared_verifier, verifier_kit, pki):
+    claimed = pki.revoked.revoked_at - timedelta(days=2)
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("revoked"), claimed_time=claimed)
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (
+        Indication.INDETERMINATE, SubIndication.REVOKED_NO_POE)
+    assert "time.self-declared" in _codes(signature)
+
+
+def test_expired_signer_with_a_timestamp_after_expiry_fails(shared_verifier, verifier_kit):
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("expired"), timestamper=verifier_kit.timestamper())
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.EXPIRED)
+
+
+def test_expired_signer_without_timestamp_is_out_of_bounds(shared_verifier, verifier_kit):
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("expired"))
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (
+        Indication.INDETERMINATE, SubIndication.OUT_OF_BOUNDS_NO_POE)
+
+
+def test_untrusted_root_has_no_chain(shared_verifier, foreign_pki):
+    signed = sign_pdf(sample_decision(), foreign_pki.untrusted_signer.signer())
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (
+        Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND)
+    assert signature.trust_anchor is None
+
+
+def test_certificate_without_signing_key_usage_is_refused(shared_verifier, pki):
+    # The issuing CA's own key (keyCertSign, cRLSign only) used to sign a document.
+    gov = pki.gov
+    signed = sign_pdf(sample_decision(), simple_signer(gov.key.private_key, gov.certificate, gov.chain))
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (
+        Indication.INDETERMINATE, SubIndication.CHAIN_CONSTRAINTS_FAILURE)
+    assert "key usage" in signature.messages[-1].en.lower()
+
+
+def test_tampered_signed_bytes_fail_the_hash(shared_verifier, personal_bt):
+    position = personal_bt.index(b"/MediaBox")
+    tampered = personal_bt[:position] + b"/MediaBoy" + personal_bt[position + 9:]
+    signature = _only(shared_verifier.verify_pdf(tampered))
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE)
+    assert "crypto.hash" in _codes(signature)
+
+
+def test_offline_without_embedded_revocation_data_is_indeterminate(verifier_kit, personal_bt):
+    with verifier_kit.verifier(offline=True) as verifier:
+        signature = _only(verifier.verify_pdf(personal_bt))
+        assert verifier.fetched_urls == []
+    assert (signature.indication, signature.sub_indication) == (Indication.INDETERMINATE, SubIndication.TRY_LATER)
+    assert "chain.no-revocation" in _codes(signature)
+
+
+def test_unreachable_revocation_servers_are_indeterminate(verifier_kit, personal_bt, pki):
+    from tests.support.servers import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    http = HttpSettings(timeout=2, retries=1, rewrites=(UrlRewrite(pki.base_url, dead),))
+    with verifier_kit.verifier(http=http) as verifier:
+        signature = _only(verifier.verify_pdf(personal_bt))
+        assert verifier.fetched_urls == []
+    assert (signature.indication, signature.sub_indication) == (Indication.INDETERMINATE, SubIndication.TRY_LATER)
+
+
+def test_url_rewrite_table_sends_fetches_to_the_public_address(verifier_kit, personal_bt, pki, wsgi_server):
+    from service.pki import create_pki_app
+
+    mirror = wsgi_server(create_pki_app(pki.authority))
+    http = HttpSettings(rewrites=(UrlRewrite(pki.base_url, mirror),))
+    with verifier_kit.verifier(http=http) as verifier:
+        report = verifier.verify_pdf(personal_bt)
+        fetched = verifier.fetched_urls
+    assert report.indication is Indication.TOTAL_PASSED
+    assert fetched and all(url.startswith(mirror + "/pki/") for url in fetched)
+
+
+def test_embedded_validation_data_suffices_offline(verifier_kit, pki):
+    context = ValidationContext(trust_roots=pki.trust_roots, allow_fetching=True)
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("official_rsa"), timestamper=verifier_kit.timestamper(),
+                      embed_validation_info=True, validation_context=context)
+    with verifier_kit.verifier(offline=True) as verifier:
+        signature = _only(verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_PASSED, None)
+    assert signature.revocation and {r.source for r in signature.revocation} == {"document"}
+
+
+def test_sha1_document_signature_is_a_crypto_constraints_failure(shared_verifier, verifier_kit):
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("official_rsa"), md_algorithm="sha1")
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (
+        Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE)
+    assert "validation:algorithms:digest" in _codes(signature)
+
+
+def test_rsa_1024_signer_is_a_crypto_constraints_failure(verifier_kit, foreign_pki):
+    from verifier.validator import Verifier
+
+    signed = sign_pdf(sample_decision(), foreign_pki.rsa1024_signer.signer())
+    settings = dataclasses.replace(verifier_kit.settings(), explicit_roots=(("legacy", foreign_pki.legacy_root),),
+                                   offline=True)
+    with Verifier(settings) as verifier:
+        signature = _only(verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (
+        Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE)
+    assert "validation:algorithms:rsa-size" in _codes(signature)
+
+
+def test_legacy_sha1_ca_chain_passes_with_a_warning(verifier_kit, foreign_pki):
+    from verifier.pades import DocumentData  # noqa: F401 - the CRL travels in the document's DSS
+    from verifier.validator import Verifier
+
+    context = ValidationContext(trust_roots=[foreign_pki.legacy_root], crls=[foreign_pki.legacy_crl],
+                                weak_hash_algos=set(), allow_fetching=False)
+    signed = sign_pdf(sample_decision(), foreign_pki.legacy_signer.signer(), embed_validation_info=True,
+                      validation_context=context)
+    settings = dataclasses.replace(verifier_kit.settings(), explicit_roots=(("legacy", foreign_pki.legacy_root),),
+                                   offline=True)
+    with Verifier(settings) as verifier:
+        signature = _only(verifier.verify_pdf(signed))
+    assert signature.indication is Indication.TOTAL_PASSED, signature.to_json()
+    assert "algorithms:legacy-sha1-ca" in _codes(signature)
+
+
+def test_local_time_labelled_utc_is_reported_and_the_timestamp_wins(shared_verifier, verifier_kit, pki):
+    moment = pki.anchor - timedelta(hours=3)
+    with pki.clock.frozen_at(moment):
+        signed = sign_pdf(sample_decision(), verifier_kit.signer("official_ec"),
+                          timestamper=verifier_kit.timestamper(), claimed_time=moment + timedelta(hours=7))
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert signature.indication is Indication.TOTAL_PASSED
+    assert (signature.signing_time, signature.signing_time_source) == (moment, TimeSource.TIMESTAMP)
+    assert signature.claimed_time == moment + timedelta(hours=7)
+    assert "time.local-time-quirk" in _codes(signature)
