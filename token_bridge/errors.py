@@ -176,6 +176,13 @@ class CertificateNotFound(TokenBridgeError):
         )
 
 
+class CertificateNotUsable(TokenBridgeError):
+    """The certificate is outside its validity period now (DOMAIN.md: check before signing)."""
+
+    code = "certificate_not_usable"
+    http_status = 422
+
+
 class AlgorithmRefused(TokenBridgeError):
     """The signing policy forbids the algorithm or key (SHA-1, RSA below 2048 bits, unknown curves)."""
 

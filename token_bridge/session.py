@@ -77,6 +77,29 @@ class TokenSession:
                     self._drop()
                 raise translate_pkcs11_error(exc, label=self.label, doing=doing) from exc
 
+    def run_public(self, doing: str, operation: Callable[["pkcs11.Session"], T]) -> T:
+        """Run `operation` on public objects only (certificates): no PIN is asked for.
+
+        Uses the logged-in session when there is one, else a short read-only session without login.
+        """
+        with PKCS11_LOCK:
+            if self.is_open:
+                return self.run(doing, operation)
+            token = self.module.raw_token(self.label)
+            try:
+                raw = token.open(rw=False)
+            except pkcs11.exceptions.PKCS11Error as exc:
+                raise translate_pkcs11_error(exc, label=self.label, doing=doing) from exc
+            try:
+                return operation(raw)
+            except pkcs11.exceptions.PKCS11Error as exc:
+                raise translate_pkcs11_error(exc, label=self.label, doing=doing) from exc
+            finally:
+                try:
+                    raw.close()
+                except pkcs11.exceptions.PKCS11Error:
+                    pass
+
     def cached(self, key: tuple, find: Callable[["pkcs11.Session"], object], *, doing: str):
         """An object handle found once per login (keys are looked up by CKA_ID, not on every signature)."""
         with PKCS11_LOCK:

@@ -13,16 +13,21 @@ API (fixtures are session-scoped unless noted):
   with a repeating scripted PIN), `.generate_rsa(key_label, key_id, bits=2048) -> Pkcs11Key`,
   `.generate_ec(key_label, key_id, curve="secp256r1") -> Pkcs11Key`, `.write_certificate(cert, label=,
   key_id=)`, `.key(key_id) -> Pkcs11Key`.
-- `personal_rsa_token` -> `ProvisionedKey` on token "test-personal-rsa": an RSA-2048 key (id 01) and a
-  self-signed personal certificate (UID=CCCD:..., OU x2, O, T, L, C=VN) written with the same id and label.
-- `agency_ec_token` -> `ProvisionedKey` on token "test-agency-ec": a P-256 key (id 02) and a self-signed
-  agency certificate (UID=MST:...).
+- `personal_rsa_token` -> `ProvisionedKey` on token "test-personal-rsa": an RSA-2048 key (id 01), a personal
+  certificate (UID=CCCD:..., OU x2, O, T, L, C=VN) issued by the test PKI's "gov" CA (tests/support/pki.py)
+  with the same id and label, and the CA chain (gov, root) written on the token.
+- `agency_ec_token` -> `ProvisionedKey` on token "test-agency-ec": a P-256 key (id 02) and an agency
+  certificate (UID=MST:...) issued by "gov", with the chain.
   `ProvisionedKey`: `.token` (TestToken), `.key` (Pkcs11Key, a policies.keys.DigestSigner), `.certificate`
-  (asn1crypto x509.Certificate), `.certificate_der`, `.key_label`, `.key_id`.
+  (asn1crypto x509.Certificate), `.chain` (issuer first), `.certificate_der`, `.key_label`, `.key_id`.
+- `provision_key(token, kind="rsa"|"ec", key_label=, key_id=, subject=[(attr, value)...], pki=None|pki,
+  profile="personal"|"agency")`: the same for a token of your own (self-signed when `pki` is None).
 - `self_signed_certificate(signer, subject, *, days=365, ca=False)` and `name_from(pairs)`: build
-  certificates signed through any DigestSigner (until the test PKI of tests/support/pki.py is used).
+  certificates signed through any DigestSigner.
+- `token_bridge` -> `RunningBridge` (`.url`, `.bridge`, `.consent`, `.audit`, `.page_origin`, `.page_port`):
+  a bridge over every SoftHSM token, served on 127.0.0.1 and [::1] for the session (scripted consent, yes).
 - `unsafe_set_pin_flags(directory, label, final_try=, locked=)`: put a token in the final-try / locked PIN
-  state (SoftHSM has no retry counter; see token_bridge.softhsm for how).
+  state (SoftHSM has no PIN retry counter; the function's docstring says how).
 """
 
 from __future__ import annotations
@@ -220,34 +225,57 @@ class ProvisionedKey:
     certificate: x509.Certificate
     key_label: str
     key_id: bytes
+    chain: tuple[x509.Certificate, ...] = ()  # issuer first, up to the root
 
     @property
     def certificate_der(self) -> bytes:
         return self.certificate.dump()
 
 
-def _provision(token: TestToken, *, kind: str, key_label: str, key_id: bytes, subject) -> ProvisionedKey:
-    if kind == "rsa":
-        key = token.generate_rsa(key_label, key_id)
+def provision_key(
+    token: TestToken,
+    *,
+    kind: str,
+    key_label: str,
+    key_id: bytes,
+    subject: list[tuple[str, str]],
+    pki=None,
+    profile: str = "personal",
+) -> ProvisionedKey:
+    """Generate a key pair on `token`, certify it (by the test PKI when given, else self-signed) and write
+    the certificate (same CKA_ID and label as the key) and its CA chain (id = subject key identifier)."""
+    key = token.generate_rsa(key_label, key_id) if kind == "rsa" else token.generate_ec(key_label, key_id)
+    if pki is None:
+        certificate, chain = self_signed_certificate(key, name_from(subject)), ()
     else:
-        key = token.generate_ec(key_label, key_id)
-    certificate = self_signed_certificate(key, name_from(subject))
+        entity = pki.issue(f"bridge-{token.label}-{key_id.hex()}", profile=profile, attributes=subject, key=key)
+        certificate, chain = entity.certificate, tuple(entity.chain)
     token.write_certificate(certificate, label=key_label, key_id=key_id)
-    return ProvisionedKey(token=token, key=key, certificate=certificate, key_label=key_label, key_id=key_id)
+    for ca_certificate in chain:
+        token.write_certificate(
+            ca_certificate, label=f"CA {ca_certificate.subject.native.get('common_name', '')}"[:64],
+            key_id=ca_certificate.key_identifier or hashlib.sha1(ca_certificate.public_key.dump()).digest(),
+        )
+    return ProvisionedKey(token=token, key=key, certificate=certificate, key_label=key_label, key_id=key_id,
+                          chain=chain)
 
 
 @pytest.fixture(scope="session")
-def personal_rsa_token(softhsm) -> ProvisionedKey:
-    """An official's token: RSA-2048 key id 01 and a personal certificate (CCCD) on 'test-personal-rsa'."""
+def personal_rsa_token(softhsm, pki) -> ProvisionedKey:
+    """An official's token 'test-personal-rsa': RSA-2048 key id 01, a personal certificate (CCCD) issued
+    by the test PKI's 'gov' CA, and the chain (gov, root) on the token."""
     token = softhsm.create_token("test-personal-rsa")
-    return _provision(token, kind="rsa", key_label="Nguyen Thi Thu Ha", key_id=b"\x01", subject=PERSONAL_SUBJECT)
+    return provision_key(token, kind="rsa", key_label="Nguyen Thi Thu Ha", key_id=b"\x01",
+                         subject=PERSONAL_SUBJECT, pki=pki, profile="personal")
 
 
 @pytest.fixture(scope="session")
-def agency_ec_token(softhsm) -> ProvisionedKey:
-    """An agency's seal token: P-256 key id 02 and an organisation certificate (MST) on 'test-agency-ec'."""
+def agency_ec_token(softhsm, pki) -> ProvisionedKey:
+    """An agency's seal token 'test-agency-ec': P-256 key id 02, an organisation certificate (MST) issued by
+    the test PKI's 'gov' CA, and the chain on the token."""
     token = softhsm.create_token("test-agency-ec")
-    return _provision(token, kind="ec", key_label="UBND Phuong Hoan Kiem", key_id=b"\x02", subject=AGENCY_SUBJECT)
+    return provision_key(token, kind="ec", key_label="UBND Phuong Hoan Kiem", key_id=b"\x02",
+                         subject=AGENCY_SUBJECT, pki=pki, profile="agency")
 
 
 def unsafe_set_pin_flags(directory, label: str, *, final_try: bool = False, locked: bool = False) -> None:
@@ -293,3 +321,48 @@ def unsafe_set_pin_flags(directory, label: str, *, final_try: bool = False, lock
         assert found, f"no token flags attribute in {path}"
         data[:8] = struct.pack(">Q", generation + 1)
         path.write_bytes(bytes(data))
+
+
+# -- a running token bridge on loopback ---------------------------------------------------------------
+
+
+@dataclass
+class RunningBridge:
+    """A token bridge served in this process for the session (see the `token_bridge` fixture)."""
+
+    url: str  # http://127.0.0.1:PORT
+    settings: object  # token_bridge.settings.BridgeSettings
+    bridge: object  # token_bridge.signing.Bridge
+    consent: object  # token_bridge.consent.ScriptedConsent (default: yes); push answers to refuse once
+    audit: object  # token_bridge.audit.AuditLog (in memory)
+    page_origin: str  # an allowed origin: http://127.0.0.1:<page_port>
+    page_port: int
+
+
+@pytest.fixture(scope="session")
+def token_bridge(softhsm, personal_rsa_token, agency_ec_token):
+    """The bridge over every SoftHSM token of the run, on 127.0.0.1 and [::1] at a free port.
+
+    Allowed origins: `page_origin` (http://127.0.0.1:<page_port>, serve your page there) and
+    http://kyso.test. Consent is scripted (yes unless a test pushes `False` answers); the PIN prompt
+    repeats TEST_USER_PIN.
+    """
+    from tests.support.servers import free_port
+    from token_bridge.audit import AuditLog
+    from token_bridge.consent import ScriptedConsent
+    from token_bridge.http import serving
+    from token_bridge.pin import RepeatingPinPrompt
+    from token_bridge.settings import BridgeSettings
+    from token_bridge.signing import Bridge
+
+    port, page_port = free_port(), free_port()
+    page_origin = f"http://127.0.0.1:{page_port}"
+    settings = BridgeSettings.from_config(
+        {"port": port, "hosts": ["127.0.0.1", "::1"], "allowed_origins": [page_origin, "http://kyso.test"]}
+    )
+    consent = ScriptedConsent(default=True)
+    audit = AuditLog()
+    bridge = Bridge([softhsm.module], pin_prompt=RepeatingPinPrompt(TEST_USER_PIN), consent=consent, audit=audit)
+    with serving(bridge, settings):
+        yield RunningBridge(url=settings.base_url, settings=settings, bridge=bridge, consent=consent, audit=audit,
+                            page_origin=page_origin, page_port=page_port)
