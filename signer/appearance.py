@@ -69,7 +69,7 @@ def text_block(lines: list[TextLine], *, page: int, anchor_x: float, top_y: floa
     regular, bold = fonts.serif(), fonts.serif_bold()
     widths = [(bold if ln.bold else regular).width(ln.text, ln.size) for ln in lines]
     width = max(widths) + 2 * padding
-    leading = [ln.size * 1.25 for ln in lines]
+    leading = [ln.size * 1.15 for ln in lines]
     height = sum(leading) + 2 * padding
     x0 = anchor_x - width if align == "right" else anchor_x
     box = Box(page, x0, top_y - height, x0 + width, top_y)

@@ -227,7 +227,9 @@ async def _plan_issue(document, writer, request, environment, moment) -> _Plan:
 def _top_right(writer, lines) -> drawings.Drawing:
     page_ref, _ = writer.find_page_for_modification(0)
     x0, y0, x1, y1 = (float(v) for v in page_ref.get_object()["/MediaBox"])
-    return drawings.text_block(lines, page=0, anchor_x=x1 - 10 * MM, top_y=y1 - 8 * MM, align="right")
+    # Decree 30 Appendix I: in the top margin, right side of page 1 (the margin is 20-25 mm)
+    return drawings.text_block(lines, page=0, anchor_x=x1 - 10 * MM, top_y=y1 - 4 * MM, align="right",
+                               padding=1.5)
 
 
 def _plan_text(writer, request: SignatureRequest, certificate, moment) -> _Plan:
@@ -243,17 +245,15 @@ def _plan_text(writer, request: SignatureRequest, certificate, moment) -> _Plan:
         return _Plan(_top_right(writer, lines))
     received = request.received_on or moment.astimezone(VIETNAM).date()
     lines = [
-        drawings.TextLine(agency),
-        drawings.TextLine("ĐẾN", size=12, bold=True),
-        drawings.TextLine(f"Số: {request.incoming_number}"),
-        drawings.TextLine(f"Ngày: {received.strftime('%d/%m/%Y')}"),
+        drawings.TextLine("ĐẾN", size=11, bold=True),
+        drawings.TextLine(f"Số: {request.incoming_number} - Ngày: {received.strftime('%d/%m/%Y')}"),
         time_line,
     ]
     page_ref, _ = writer.find_page_for_modification(0)
     x0, y0, x1, y1 = (float(v) for v in page_ref.get_object()["/MediaBox"])
-    # DOMAIN.md (inferred layout): the receipt stamp sits in the top-left margin of page 1, framed.
-    return _Plan(drawings.text_block(lines, page=0, anchor_x=x0 + 8 * MM, top_y=y1 - 4 * MM,
-                                     align="left", border=True))
+    # DOMAIN.md (inferred layout): the receipt stamp, framed, in the top margin at the left of page 1.
+    return _Plan(drawings.text_block(lines, page=0, anchor_x=x0 + 20 * MM, top_y=y1 - 4 * MM,
+                                     align="left", border=True, padding=1.5))
 
 
 # Prepare ----------------------------------------------------------------------------------------------

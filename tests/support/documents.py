@@ -1,7 +1,8 @@
 """Sample Vietnamese documents and images for signing tests (owned by the signer, reused by everyone).
 
 `decision_pdf()` builds a Decree 30 style decision ("QUYẾT ĐỊNH") with real embedded Vietnamese text
-(Liberation Serif, the Times New Roman metric clone): the number place "Số: ....../QĐ-UBND", the date place
+(Liberation Serif, the Times New Roman metric clone), with a 25 mm top margin (Decree 30: 20-25 mm) that
+leaves room for the top-right stamps: the number place "Số: ....../QĐ-UBND", the date place
 "Hà Nội, ngày .... tháng .... năm ......", and the signature block (title line "GIÁM ĐỐC", a blank space,
 the name line). `signature_png()` is a blue handwritten-looking signature, `seal_png()` a red round seal
 (35 mm, 300 dpi declared in pHYs), both with transparency. Everything is generated here, nothing is
@@ -46,14 +47,14 @@ class Line:
 def _decision_lines(*, title: str, name: str, body_lines: int) -> list[Line]:
     left_c, right_c = 150, 420  # centres of the two header columns
     lines = [
-        Line("ỦY BAN NHÂN DÂN", left_c, 790, 12, centred=True),
-        Line("THÀNH PHỐ HÀ NỘI", left_c, 775, 12, bold=True, centred=True),
-        Line(f"Số: ......{NUMBER_SUFFIX}", left_c, 745, 13, centred=True),
-        Line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", right_c, 790, 12, bold=True, centred=True),
-        Line("Độc lập - Tự do - Hạnh phúc", right_c, 775, 13, bold=True, centred=True),
-        Line("Hà Nội, ngày .... tháng .... năm ......", right_c, 745, 13, centred=True),
-        Line("QUYẾT ĐỊNH", A4[0] / 2, 700, 14, bold=True, centred=True),
-        Line("Về việc ban hành quy chế ký số văn bản điện tử", A4[0] / 2, 682, 14, bold=True, centred=True),
+        Line("ỦY BAN NHÂN DÂN", left_c, 770, 12, centred=True),
+        Line("THÀNH PHỐ HÀ NỘI", left_c, 755, 12, bold=True, centred=True),
+        Line(f"Số: ......{NUMBER_SUFFIX}", left_c, 725, 13, centred=True),
+        Line("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", right_c, 770, 12, bold=True, centred=True),
+        Line("Độc lập - Tự do - Hạnh phúc", right_c, 755, 13, bold=True, centred=True),
+        Line("Hà Nội, ngày .... tháng .... năm ......", right_c, 725, 13, centred=True),
+        Line("QUYẾT ĐỊNH", A4[0] / 2, 685, 14, bold=True, centred=True),
+        Line("Về việc ban hành quy chế ký số văn bản điện tử", A4[0] / 2, 667, 14, bold=True, centred=True),
     ]
     body = [
         "Căn cứ Nghị định số 30/2020/NĐ-CP ngày 05 tháng 3 năm 2020 của Chính phủ về công tác văn thư;",
@@ -61,7 +62,7 @@ def _decision_lines(*, title: str, name: str, body_lines: int) -> list[Line]:
         "Điều 1. Ban hành kèm theo Quyết định này Quy chế ký số văn bản điện tử của thành phố.",
         "Điều 2. Quyết định có hiệu lực kể từ ngày ký. Các đơn vị chịu trách nhiệm thi hành.",
     ]
-    y = 650
+    y = 635
     for i in range(body_lines):
         lines.append(Line(body[i % len(body)], 70, y, 12))
         y -= 18
