@@ -177,6 +177,11 @@ def _judge_integrity(embedded: EmbeddedPdfSignature, env: Environment) -> _Integ
         found = _LEVELS[diff.modification_level]
         fields = sorted(diff.changed_form_fields)
         detail = f"fields {', '.join(fields)}" if fields else ""
+        shadowed = _appearance_only_changes(embedded, fields) if found is ChangeClass.FORM_FILLING else []
+        if shadowed:
+            found = ChangeClass.OTHER
+            detail = (f"the appearance of field(s) {', '.join(shadowed)} was replaced while the value stayed the "
+                      f"same (shadow attack)")
     else:
         found, detail = ChangeClass.NONE, ""
     docmdp = embedded.docmdp_level
@@ -190,6 +195,56 @@ def _judge_integrity(embedded: EmbeddedPdfSignature, env: Environment) -> _Integ
     message = Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.ERROR)
     return _Integrity(coverage_name, Modifications.DISALLOWED, change,
                       (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
+
+
+def _fields_by_name(root) -> dict[str, object]:
+    found: dict[str, object] = {}
+
+    def walk(refs, prefix: str) -> None:
+        for ref in refs:
+            field = ref.get_object()
+            name = field.get("/T")
+            full = f"{prefix}.{name}" if prefix and name is not None else (str(name) if name is not None else prefix)
+            if "/Kids" in field:
+                walk(field["/Kids"], full)
+            found[full] = field
+
+    try:
+        walk(root["/AcroForm"]["/Fields"], "")
+    except (KeyError, TypeError, AttributeError):
+        pass
+    return found
+
+
+def _appearance_bytes(field) -> bytes | None:
+    try:
+        normal = field["/AP"]["/N"]
+        normal = normal.get_object()
+        if hasattr(normal, "data"):
+            return normal.data
+        return b"|".join(v.get_object().data for v in normal.values())  # state dictionaries (check boxes)
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _appearance_only_changes(embedded: EmbeddedPdfSignature, names: list[str]) -> list[str]:
+    """Form fields (not signature fields) whose appearance changed after signing while their value did not:
+    what a page shows was swapped without any form filling (the "replace" shadow attack). pyHanko's form
+    rule accepts appearance updates as form filling, so this check is ours."""
+    reader = embedded.reader
+    try:
+        before = _fields_by_name(reader.get_historical_resolver(embedded.signed_revision).root)
+        after = _fields_by_name(reader.root)
+    except Exception:  # noqa: BLE001 - an unreadable form is judged by the diff policy alone
+        return []
+    shadowed = []
+    for name in names:
+        old, new = before.get(name), after.get(name)
+        if old is None or new is None or new.get("/FT") == "/Sig":
+            continue
+        if str(old.get("/V")) == str(new.get("/V")) and _appearance_bytes(old) != _appearance_bytes(new):
+            shadowed.append(name)
+    return shadowed
 
 
 def _kind_of(identity) -> SignatureKind:
