@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 _HOLDER_VI = {HolderKind.PERSON: "cá nhân", HolderKind.ORGANISATION: "cơ quan, tổ chức",
               HolderKind.UNKNOWN: "không xác định"}
+_HOLDER_EN = {HolderKind.PERSON: "a personal", HolderKind.ORGANISATION: "an organisation",
+              HolderKind.UNKNOWN: "an unidentified"}
 
 
 def check_holder_kind(certificate: x509.Certificate, kind: SignatureKind) -> None:
@@ -37,8 +39,8 @@ def check_holder_kind(certificate: x509.Certificate, kind: SignatureKind) -> Non
     if holder is not kind.holder_kind:
         raise CertificateKindMismatch(
             f"{kind.label_vi} cần chứng thư số của {_HOLDER_VI[kind.holder_kind]}, chứng thư này của "
-            f"{_HOLDER_VI[holder]} / {kind.value} signatures need a {kind.holder_kind.value} certificate, "
-            f"this one is {holder.value}"
+            f"{_HOLDER_VI[holder]} / {kind.value} signatures need {_HOLDER_EN[kind.holder_kind]} certificate, "
+            f"this one is {_HOLDER_EN[holder]}"
         )
 
 

@@ -1,0 +1,136 @@
+"""Hash-only signing: prepare returns a digest and a storable state; complete checks what comes back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from policies.keys import DigestAlgorithm, SignatureScheme
+from signer import (
+    InMemoryUsedStates,
+    PadesLevel,
+    Placement,
+    SignatureKind,
+    SignatureRequest,
+    SigningState,
+    complete,
+    prepare,
+)
+from signer.errors import SignatureValueMismatch, StateAlreadyUsed, StateInvalid
+from tests.support import documents
+
+
+def _prepare(pki, environment, signature_stamp, official="official_ec", **extra):
+    entity = pki.entity(official)
+    request = SignatureRequest(kind=SignatureKind.APPROVE, signature_image=signature_stamp, title="GIÁM ĐỐC",
+                               signer_name=documents.SIGNER_NAME, **extra)
+    return entity, prepare(documents.sample_decision(), certificate=entity.certificate, chain=entity.chain,
+                           request=request, environment=environment)
+
+
+@pytest.mark.integration
+def test_state_survives_storage_and_completes_once(pki, environment, signature_stamp, judge_statuses, pdfsig):
+    entity, prepared = _prepare(pki, environment, signature_stamp, level=PadesLevel.B_T)
+    assert prepared.digest == hashlib.sha256(prepared.state.signed_attributes).digest()
+    assert prepared.digest_algorithm is DigestAlgorithm.SHA256 and prepared.scheme is SignatureScheme.ECDSA
+
+    stored = prepared.state.to_json()  # what the service keeps in its database
+    restored = SigningState.from_json(stored)
+    assert restored == prepared.state
+    value = entity.key.sign_digest(prepared.digest, digest_algorithm=prepared.digest_algorithm,
+                                   scheme=prepared.scheme)
+    used = InMemoryUsedStates()
+    signed = complete(restored, value, environment=environment, used_states=used)
+
+    status = judge_statuses(signed.pdf)[signed.field_name]
+    assert status.bottom_line and status.timestamp_validity.valid
+    (judged,) = pdfsig(signed.pdf)
+    assert judged.signature_valid and judged.certificate_trusted
+
+    with pytest.raises(StateAlreadyUsed) as caught:
+        complete(SigningState.from_json(stored), value, environment=environment, used_states=used)
+    assert str(caught.value) == (
+        "trạng thái ký này đã được dùng để hoàn tất một chữ ký / this signing state was already completed"
+    )
+
+
+@pytest.mark.integration
+def test_signature_over_another_digest_is_refused(pki, environment, signature_stamp):
+    entity, prepared = _prepare(pki, environment, signature_stamp)
+    other = hashlib.sha256(b"another document").digest()
+    value = entity.key.sign_digest(other, digest_algorithm=DigestAlgorithm.SHA256, scheme=SignatureScheme.ECDSA)
+    used = InMemoryUsedStates()
+    with pytest.raises(SignatureValueMismatch) as caught:
+        complete(prepared.state, value, environment=environment, used_states=used)
+    assert str(caught.value) == (
+        "giá trị chữ ký không khớp với bản tóm lược đã chuẩn bị hoặc không do khóa của chứng thư ký / "
+        "the signature value is not over the prepared digest or not made by the certificate's key"
+    )
+    # a refused value does not burn the state: the right signature still completes it
+    good = entity.key.sign_digest(prepared.digest, digest_algorithm=DigestAlgorithm.SHA256,
+                                  scheme=SignatureScheme.ECDSA)
+    assert complete(prepared.state, good, environment=environment, used_states=used).pdf.startswith(b"%PDF")
+
+
+@pytest.mark.integration
+def test_signature_by_another_key_is_refused(pki, environment, signature_stamp):
+    _, prepared = _prepare(pki, environment, signature_stamp)
+    intruder = pki.agency_ec  # an EC key too, so only the key differs
+    value = intruder.key.sign_digest(prepared.digest, digest_algorithm=DigestAlgorithm.SHA256,
+                                     scheme=SignatureScheme.ECDSA)
+    with pytest.raises(SignatureValueMismatch):
+        complete(prepared.state, value, environment=environment, used_states=InMemoryUsedStates())
+
+
+@pytest.mark.integration
+def test_rsa_pss_when_asked(pki, environment, signature_stamp, judge_statuses, pdfsig):
+    entity, prepared = _prepare(pki, environment, signature_stamp, official="official_rsa",
+                                scheme=SignatureScheme.RSA_PSS)
+    value = entity.key.sign_digest(prepared.digest, digest_algorithm=DigestAlgorithm.SHA256,
+                                   scheme=SignatureScheme.RSA_PSS)
+    signed = complete(prepared.state, value, environment=environment, used_states=InMemoryUsedStates())
+    status = judge_statuses(signed.pdf)[signed.field_name]
+    assert status.bottom_line
+    assert status.md_algorithm == "sha256" and status.pkcs7_signature_mechanism == "rsassa_pss"
+    (judged,) = pdfsig(signed.pdf)
+    assert judged.signature_valid and judged.certificate_trusted, judged.raw
+
+
+@pytest.mark.integration
+def test_tampered_state_is_invalid(pki, environment, signature_stamp):
+    _, prepared = _prepare(pki, environment, signature_stamp)
+    data = json.loads(prepared.state.to_json())
+    data["reserved_end"] = len(prepared.state.document) + 10
+    with pytest.raises(StateInvalid) as caught:
+        SigningState.from_json(json.dumps(data))
+    assert str(caught.value) == (
+        "trạng thái ký không hợp lệ / invalid signing state: the reserved region lies outside the document"
+    )
+    with pytest.raises(StateInvalid):
+        SigningState.from_json('{"version": 99}')
+
+
+@pytest.mark.integration
+def test_named_empty_field_and_explicit_box(pki, environment, signature_stamp, judge_statuses, pdfsig):
+    entity = pki.official_ec
+    with_field = documents.decision_pdf(empty_field="ChuKyGiamDoc")
+    signed = prepare(with_field, certificate=entity.certificate, chain=entity.chain, environment=environment,
+                     request=SignatureRequest(kind=SignatureKind.APPROVE, signature_image=signature_stamp,
+                                              placement=Placement(field_name="ChuKyGiamDoc")))
+    assert signed.state.field_name == "ChuKyGiamDoc"
+    value = entity.key.sign_digest(signed.digest, digest_algorithm=DigestAlgorithm.SHA256,
+                                   scheme=SignatureScheme.ECDSA)
+    done = complete(signed.state, value, environment=environment, used_states=InMemoryUsedStates())
+    assert judge_statuses(done.pdf)["ChuKyGiamDoc"].bottom_line
+    assert [s.field for s in pdfsig(done.pdf) if s.signature_valid] == ["ChuKyGiamDoc"]
+
+    boxed = prepare(documents.sample_decision(), certificate=entity.certificate, chain=entity.chain,
+                    environment=environment,
+                    request=SignatureRequest(kind=SignatureKind.APPROVE, signature_image=signature_stamp,
+                                             placement=Placement(page=0, box=(100, 100, 250, 160))))
+    value = entity.key.sign_digest(boxed.digest, digest_algorithm=DigestAlgorithm.SHA256,
+                                   scheme=SignatureScheme.ECDSA)
+    done = complete(boxed.state, value, environment=environment, used_states=InMemoryUsedStates())
+    assert judge_statuses(done.pdf)[done.field_name].bottom_line
