@@ -16,6 +16,7 @@ from datetime import datetime
 from asn1crypto import cms, x509
 from pyhanko.pdf_utils import misc as pdf_misc
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.fields import enumerate_sig_fields
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel, SuspiciousModification
 from pyhanko.sign.diff_analysis.policies import DEFAULT_DIFF_POLICY
 from pyhanko.sign.general import SignedDataCerts, extract_signer_info
@@ -83,7 +84,7 @@ async def judge_pdf(data: bytes, *, path: str, env: Environment) -> FileReport:
             result = reader.decrypt("")
             if getattr(result, "status", None) is not None and result.status.name == "FAILED":
                 raise _Encrypted()
-        signatures = list(reader.embedded_signatures)
+        signatures, broken = _embedded_signatures(reader)
         document = read_document_data(reader)
     except _Encrypted:
         return FileReport.format_failure(path, Message(
@@ -101,8 +102,22 @@ async def judge_pdf(data: bytes, *, path: str, env: Environment) -> FileReport:
             else:
                 reports.append(await judge_signature(embedded, env=env, document=document))
         except Exception as exc:  # noqa: BLE001 - a malformed signature is reported, never a crash
-            reports.append(_malformed(embedded, exc))
+            reports.append(_malformed(embedded.field_name, exc))
+    reports.extend(_malformed(name, exc) for name, exc in broken)
     return FileReport.of(path, tuple(reports))
+
+
+def _embedded_signatures(reader: PdfFileReader):
+    """The filled signature fields, in signing order; a field whose signature cannot even be parsed is
+    returned apart (name, error) so that it gets its own FORMAT_FAILURE and the others are still judged."""
+    good, broken = [], []
+    for name, _, field in enumerate_sig_fields(reader, filled_status=True):
+        try:
+            good.append(EmbeddedPdfSignature(reader, field, name))
+        except Exception as exc:  # noqa: BLE001 - hostile input
+            broken.append((name, exc))
+    good.sort(key=lambda e: e.signed_revision)
+    return good, broken
 
 
 class _Encrypted(Exception):
@@ -114,11 +129,7 @@ def _describe(exc: Exception) -> str:
     return text[:300]
 
 
-def _malformed(embedded: EmbeddedPdfSignature, exc: Exception) -> SignatureReport:
-    try:
-        field = embedded.field_name
-    except Exception:  # noqa: BLE001
-        field = "?"
+def _malformed(field: str, exc: Exception) -> SignatureReport:
     return SignatureReport(
         field=field, kind=SignatureKind.UNKNOWN, indication=Indication.TOTAL_FAILED,
         sub_indication=SubIndication.FORMAT_FAILURE, signer=None, certificate_sha256=None, signing_time=None,

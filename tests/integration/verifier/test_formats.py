@@ -1,0 +1,103 @@
+"""Hostile and odd inputs: never a crash, always FORMAT_FAILURE or a precise message; and CAdES detached."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.support.documents import decision_pdf, large_decision, sample_decision
+from tests.support.verifier import sign_pdf
+from verifier import Indication, SubIndication, Verifier
+
+
+def _file_failure(report, text: str):
+    assert (report.indication, report.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE)
+    assert report.signatures == ()
+    assert text in report.messages[0].en, report.messages[0].en
+    return report
+
+
+def test_a_word_document_is_not_a_pdf(shared_verifier):
+    report = _file_failure(shared_verifier.verify_pdf(b"PK\x03\x04 word/document.xml", path="hop-dong.docx"),
+                           "not a PDF document")
+    assert report.to_json("vi")["messages"] == ["tệp không phải văn bản PDF (thiếu phần đầu %PDF-)"]
+
+
+def test_a_truncated_signed_pdf_is_unreadable(shared_verifier, verifier_kit):
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("official_ec"))
+    _file_failure(shared_verifier.verify_pdf(signed[: len(signed) // 2]), "the PDF cannot be read")
+
+
+def test_garbage_after_the_header_is_unreadable(shared_verifier):
+    _file_failure(shared_verifier.verify_pdf(b"%PDF-1.7\n" + bytes(range(256)) * 40), "the PDF cannot be read")
+
+
+def test_an_encrypted_pdf_needs_its_password(shared_verifier):
+    _file_failure(shared_verifier.verify_pdf(decision_pdf(encrypt_password="mat-khau")), "encrypted")
+
+
+def test_an_unsigned_pdf_has_no_signature(shared_verifier):
+    report = shared_verifier.verify_pdf(sample_decision())
+    assert (report.indication, report.signatures) == (Indication.NO_SIGNATURE_FOUND, ())
+
+
+def test_a_signature_with_garbage_contents_is_a_malformed_signature(shared_verifier, verifier_kit):
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("official_ec"))
+    start = signed.index(b"/Contents <") + len(b"/Contents <")
+    broken = signed[:start] + b"00" * 64 + signed[start + 128:]
+    report = shared_verifier.verify_pdf(broken)
+    assert (report.indication, report.sub_indication) == (Indication.TOTAL_FAILED, None)
+    signature = report.signatures[0]
+    assert (signature.field, signature.indication, signature.sub_indication) == (
+        "Signature1", Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE)
+    assert signature.messages[0].en.startswith("the signature is malformed: Error parsing asn1crypto.cms.ContentInfo")
+
+
+def test_a_large_signed_pdf_is_validated(shared_verifier, verifier_kit):
+    signed = sign_pdf(large_decision(5.0), verifier_kit.signer("official_ec"), timestamper=verifier_kit.timestamper())
+    assert len(signed) > 5_000_000
+    assert shared_verifier.verify_pdf(signed).indication is Indication.TOTAL_PASSED
+
+
+def test_a_file_over_the_size_limit_is_refused_with_its_size(verifier_kit, tmp_path):
+    path = tmp_path / "huge.pdf"
+    path.write_bytes(b"%PDF-1.7\n" + b"0" * 2_000_000)
+    with Verifier(verifier_kit.settings(), max_bytes=1_000_000) as verifier:
+        report = verifier.verify_file(path)
+    _file_failure(report, "the file is 2000009 bytes, over the limit of 1000000 bytes")
+
+
+# ---- CAdES detached -------------------------------------------------------------------------------
+
+def _p7s(verifier_kit, content: bytes, *, timestamp: bool = True) -> bytes:
+    signer = verifier_kit.signer("agency_rsa")
+    info = asyncio.run(signer.async_sign_general_data(
+        content, "sha256", detached=True, use_cades=True,
+        timestamper=verifier_kit.timestamper() if timestamp else None))
+    return info.dump()
+
+
+CONTENT = "Tờ trình số 12/TTr-UBND: đề nghị phê duyệt kế hoạch chuyển đổi số.".encode()
+
+
+def test_cades_detached_signature_passes(shared_verifier, verifier_kit, tmp_path):
+    (tmp_path / "to-trinh.xml").write_bytes(CONTENT)
+    (tmp_path / "to-trinh.xml.p7s").write_bytes(_p7s(verifier_kit, CONTENT))
+    report = shared_verifier.verify_file(tmp_path / "to-trinh.xml.p7s")
+    assert report.indication is Indication.TOTAL_PASSED, report.to_json()
+    signature = report.signatures[0]
+    assert (signature.kind.value, signature.signer.common_name) == ("agency", "Sở Nội vụ Thành phố Hà Nội")
+    assert signature.signing_time_source.value == "timestamp"
+
+
+def test_cades_over_changed_content_fails_the_hash(shared_verifier, verifier_kit):
+    report = shared_verifier.verify_cades(_p7s(verifier_kit, CONTENT, timestamp=False), CONTENT + b" (sua)")
+    assert (report.signatures[0].indication, report.signatures[0].sub_indication) == (
+        Indication.TOTAL_FAILED, SubIndication.HASH_FAILURE)
+
+
+def test_cades_garbage_and_missing_content_are_format_failures(shared_verifier, tmp_path):
+    _file_failure(shared_verifier.verify_cades(b"not a cms", CONTENT), "not a CMS (CAdES) detached signature")
+    (tmp_path / "lone.pdf.p7s").write_bytes(b"0")
+    _file_failure(shared_verifier.verify_file(tmp_path / "lone.pdf.p7s"), "lone.pdf is not beside the signature")
