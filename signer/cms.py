@@ -135,15 +135,15 @@ def sign_cades(data: bytes, *, key: DigestSigner, certificate: x509.Certificate,
     from pyhanko.sign.general import SigningError
     from pyhanko.sign.timestamps import TimestampRequestError
 
-    from signer.errors import TimestampError
+    from signer.errors import SignerError, TimestampError
 
     signer = KeySigner(key, certificate, chain, digest=digest, scheme=scheme)
     try:
         content_info: cms.ContentInfo = asyncio.run(signer.async_sign_general_data(
             data, digest.value, detached=True, use_cades=True, timestamper=timestamper,
         ))
-    except (TimestampRequestError, SigningError) as exc:
-        if timestamper is not None and isinstance(exc, TimestampRequestError):
-            raise TimestampError(f"không lấy được dấu thời gian / the TSA failed: {exc}") from exc
-        raise
+    except TimestampRequestError as exc:
+        raise TimestampError(f"không lấy được dấu thời gian / the TSA failed: {exc}") from exc
+    except SigningError as exc:
+        raise SignerError(f"không tạo được chữ ký CAdES / cannot build the CAdES signature: {exc}") from exc
     return content_info.dump()
