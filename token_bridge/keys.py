@@ -128,11 +128,13 @@ class Pkcs11Key:
         key_id: bytes,
         *,
         policy: SigningAlgorithmPolicy = DEFAULT_POLICY,
+        public_key_info: asn1_keys.PublicKeyInfo | None = None,
     ):
         self.session = session
         self.key_id = bytes(key_id)
         self.policy = policy
-        self._public_key_info: asn1_keys.PublicKeyInfo | None = None
+        # Known from the certificate already (the bridge's catalogue): no token read needed.
+        self._public_key_info = public_key_info
 
     def __repr__(self) -> str:
         return f"Pkcs11Key(token={self.session.label!r}, id={self.key_id.hex()})"
@@ -156,6 +158,7 @@ class Pkcs11Key:
             return public_key_info_of(public)
         for cert in raw.get_objects({Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.ID: self.key_id}):
             return asn1_x509.Certificate.load(bytes(cert[Attribute.VALUE])).public_key
+        self.session.require_present()
         raise KeyNotFound(
             f"Token '{self.session.label}' has no public key or certificate with id {self.key_id.hex()}.",
             f"Thiết bị '{self.session.label}' không có khóa công khai hoặc chứng thư số mã "
@@ -167,6 +170,7 @@ class Pkcs11Key:
             try:
                 return raw.get_key(object_class=ObjectClass.PRIVATE_KEY, id=self.key_id)
             except pkcs11.exceptions.NoSuchKey as exc:
+                self.session.require_present()
                 raise KeyNotFound(
                     f"Token '{self.session.label}' has no private key with id {self.key_id.hex()}.",
                     f"Thiết bị '{self.session.label}' không có khóa bí mật mã {self.key_id.hex()}.",

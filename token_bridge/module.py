@@ -252,8 +252,9 @@ class Pkcs11Module:
             flags=TokenFlags.from_pkcs11(int(token.flags)),
         )
 
-    def raw_token(self, label: str, *, rescan: bool = True):
-        """The python-pkcs11 Token labelled `label`. Not found: rescan once (hot-plug), then TokenNotPresent.
+    def raw_token(self, label: str, *, rescan: bool = True, missing_ok: bool = False):
+        """The python-pkcs11 Token labelled `label`. Not found: rescan once (hot-plug), then TokenNotPresent
+        (or None with `missing_ok`).
 
         Internal to token_bridge: callers outside use sessions and keys.
         """
@@ -262,7 +263,7 @@ class Pkcs11Module:
             if token is None and rescan:
                 self.rescan()
                 token = self._find(label)
-            if token is None:
+            if token is None and not missing_ok:
                 raise TokenNotPresent(label)
             return token
 

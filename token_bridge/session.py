@@ -117,6 +117,18 @@ class TokenSession:
                 self._generation = self.module.generation
             return self._session
 
+    def require_present(self) -> None:
+        """Raise TokenNotPresent (and forget the session) when the token has gone: SoftHSM answers a
+        search on a removed token with "no such object" rather than an error."""
+        with PKCS11_LOCK:
+            if self.module.raw_token(self.label, rescan=False, missing_ok=True) is None:
+                self._drop()
+                raise TokenNotPresent(
+                    self.label,
+                    "the token disappeared during the operation",
+                    "thiết bị biến mất trong khi thực hiện thao tác",
+                )
+
     def close(self) -> None:
         """Close the session (which logs the token out if it was the last one)."""
         with PKCS11_LOCK:

@@ -110,7 +110,7 @@ class BridgeSettings:
 
     def with_overrides(self, **changes: Any) -> "BridgeSettings":
         """Command-line options over the file: same checks."""
-        merged = {k: getattr(self, k) for k in self.KEYS}
+        merged = {k: getattr(self, k) for k in self.KEYS if getattr(self, k) is not None}
         merged.update({k: v for k, v in changes.items() if v is not None})
         merged["allowed_origins"] = sorted(merged["allowed_origins"])
         return BridgeSettings.from_config(merged)

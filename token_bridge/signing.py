@@ -153,6 +153,7 @@ class Bridge:
         self.catalogue = CertificateCatalogue(self.modules, extra_chain=tuple(extra_chain))
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._signing = threading.Lock()  # one consent dialog and one signature at a time
+        self._keys: dict[tuple[str, str, bytes], Pkcs11Key] = {}
 
     def tokens(self) -> list[TokenInfo]:
         return [token for module in self.modules for token in module.tokens()]
@@ -191,14 +192,23 @@ class Bridge:
         )
         if not self.consent.ask_consent(consent):
             raise ConsentRefused()
-        module = next(m for m in self.modules if m.path == entry.module_path)
-        session = module.session(entry.token_label, pin_prompt=self.pin_prompt)
-        session.purpose = request.description
-        key = Pkcs11Key(session, entry.key_id, policy=self.policy)
+        key = self._key(entry)
+        key.session.purpose = request.description
         signature = key.sign_digest(request.digest, digest_algorithm=request.digest_algorithm, scheme=request.scheme)
         return SignatureResult(
             signature=signature, certificate=entry.certificate.dump(), chain=tuple(c.dump() for c in entry.chain)
         )
+
+    def _key(self, entry: CertificateEntry) -> Pkcs11Key:
+        """One Pkcs11Key per certificate: its private key handle is found once per login."""
+        cache_key = (entry.module_path, entry.token_label, entry.key_id)
+        key = self._keys.get(cache_key)
+        if key is None:
+            module = next(m for m in self.modules if m.path == entry.module_path)
+            session = module.session(entry.token_label, pin_prompt=self.pin_prompt)
+            key = Pkcs11Key(session, entry.key_id, policy=self.policy, public_key_info=entry.certificate.public_key)
+            self._keys[cache_key] = key
+        return key
 
     def _check_validity(self, entry: CertificateEntry) -> None:
         now = self._clock()

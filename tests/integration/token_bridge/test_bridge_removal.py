@@ -1,0 +1,101 @@
+"""`kyso bridge serve` as its own process: a token pulled out mid-session gives a clear error, no crash,
+and the bridge signs again once the token is back."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from tests.support.servers import free_port
+from tests.support.softhsm import AGENCY_SUBJECT, TEST_USER_PIN, provision_key
+from token_bridge.catalogue import certificate_id
+
+pytestmark = pytest.mark.integration
+
+LABEL = "test-bridge-removable"
+DOCUMENT = "Công văn 77/UBND-VP".encode()
+
+
+@pytest.fixture
+def bridge_process(softhsm, personal_rsa_token, tmp_path):
+    token = softhsm.create_token(LABEL)
+    provisioned = provision_key(token, kind="ec", key_label="removable", key_id=b"\x05", subject=AGENCY_SUBJECT)
+    port = free_port()
+    env = {**softhsm.directory.environment(), "KYSO_TEST_BRIDGE_PIN": TEST_USER_PIN}
+    env.pop("KYSO_HOME", None)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kyso", "--home", str(tmp_path / "home"), "bridge", "serve", "--port", str(port),
+         "--host", "127.0.0.1", "--pin-env", "KYSO_TEST_BRIDGE_PIN", "--unsafe-auto-consent",
+         "--audit-log", str(tmp_path / "audit.jsonl")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{url}/v1/status", timeout=2).status_code == 200:
+                break
+        except requests.ConnectionError:
+            assert process.poll() is None, process.communicate()[1]
+            time.sleep(0.1)
+    try:
+        yield url, provisioned, process, tmp_path
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _sign(url, provisioned):
+    return requests.post(f"{url}/v1/signatures", json={
+        "certificate_id": certificate_id(provisioned.certificate),
+        "digest": base64.b64encode(hashlib.sha256(DOCUMENT).digest()).decode(),
+        "digest_algorithm": "sha256", "signature_algorithm": "ecdsa", "description": "Công văn 77/UBND-VP",
+    }, timeout=30)
+
+
+def _verify(answer, provisioned):
+    assert answer.status_code == 200, answer.text
+    cx509.load_der_x509_certificate(provisioned.certificate_der).public_key().verify(
+        base64.b64decode(answer.json()["signature"]), DOCUMENT, ec.ECDSA(hashes.SHA256()))
+
+
+def test_token_removed_while_the_bridge_runs_then_put_back(softhsm, bridge_process):
+    url, provisioned, process, tmp_path = bridge_process
+    _verify(_sign(url, provisioned), provisioned)
+
+    unplugged = softhsm.directory.unplug_token(LABEL, parking=tmp_path / "pulled-out")
+    try:
+        first = _sign(url, provisioned)
+        assert first.status_code == 503, first.text
+        error = first.json()["error"]
+        assert error["code"] == "token_not_present"
+        assert error["message"] == (
+            f"Token '{LABEL}' is not present: the token stopped answering while signing a digest "
+            "(ObjectHandleInvalid). Insert it and try again."
+        )
+        second = _sign(url, provisioned)
+        assert (second.status_code, second.json()["error"]["message"]) == (
+            503, f"Token '{LABEL}' is not present. Insert it and try again.")
+        assert process.poll() is None  # no crash
+        labels = [t["label"] for t in requests.get(f"{url}/v1/tokens", timeout=10).json()["tokens"]]
+        assert LABEL not in labels and "test-personal-rsa" in labels
+    finally:
+        unplugged.plug_back()
+
+    _verify(_sign(url, provisioned), provisioned)
+    labels = [t["label"] for t in requests.get(f"{url}/v1/tokens", timeout=10).json()["tokens"]]
+    assert LABEL in labels
+    outcomes = [line for line in (tmp_path / "audit.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [('"outcome": "signed"' in o, '"token_not_present"' in o) for o in outcomes] == [
+        (True, False), (False, True), (False, True), (True, False)]
+    assert TEST_USER_PIN not in (tmp_path / "audit.jsonl").read_text(encoding="utf-8")
