@@ -79,9 +79,14 @@ def _demo_roots(pki_dir: Path):
 @click.pass_obj
 def verify(home, files, output_format, trust, at, lang, offline, progress):
     """Validate signed PDFs (PAdES) and detached .p7s signatures (CAdES) into reports."""
+    import logging
     from dataclasses import replace
 
     from kyso.config import ConfigError
+
+    # pyHanko and certvalidator log every suspicion they meet; the report already says what matters.
+    for name in ("pyhanko", "pyhanko_certvalidator", "fontTools"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
     moment = None
     if at:
