@@ -1,0 +1,91 @@
+"""Reading the facts of one month from the ledger's database, then building the report (ledger.report.build).
+
+Only the month's documents and the records about them are read (indexed by date and by document), so the
+cost follows the month's activity, not the size of the whole ledger.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, or_, select
+
+from ledger.models import Agency, Certificate, Document, Level, Official, Record, Target
+from ledger.report.build import build_monthly_report
+from ledger.report.model import (
+    AgencyFacts,
+    CertificateFacts,
+    DocumentFacts,
+    LevelFacts,
+    Metric,
+    Month,
+    MonthlyReport,
+    OfficialFacts,
+    ReportInputs,
+    SignatureFacts,
+    TargetFacts,
+)
+from ledger.store import Store, translated_errors
+
+
+def _in_force(model, month: Month):
+    """Rows whose period [valid_from, valid_until] overlaps the month."""
+    return and_(model.valid_from <= month.last_day, or_(model.valid_until.is_(None), model.valid_until >= month.first_day))
+
+
+def load_report_inputs(store: Store, month: Month, *, as_of: datetime) -> ReportInputs:
+    start, end = month.start.astimezone(timezone.utc), month.end.astimezone(timezone.utc)
+    with translated_errors(), store.transaction() as session:
+        levels = tuple(
+            LevelFacts(r.code, r.rank, r.name_vi, r.name_en)
+            for r in session.scalars(select(Level).where(_in_force(Level, month)).order_by(Level.rank))
+        )
+        targets = tuple(
+            TargetFacts(r.level_code, Metric(r.metric), r.percent, r.source)
+            for r in session.scalars(select(Target).where(_in_force(Target, month)))
+            if r.metric in {m.value for m in Metric}
+        )
+        agencies = tuple(
+            AgencyFacts(r.code, r.legacy_code, r.name, r.level_code, r.valid_from, r.valid_until)
+            for r in session.scalars(select(Agency))
+        )
+        documents = tuple(
+            DocumentFacts(id_, agency, direction == "outgoing", dated_at, secret, electronic, returned_at is not None, reason)
+            for id_, agency, direction, dated_at, secret, electronic, returned_at, reason in session.execute(
+                select(Document.id, Document.agency_code, Document.direction, Document.dated_at, Document.secret,
+                       Document.electronic, Document.returned_at, Document.return_reason)
+                .where(Document.dated_at >= start, Document.dated_at < end)
+            )
+        )
+        signatures = tuple(
+            SignatureFacts(seq, record_id, document_id, kind, indication, corrects)
+            for seq, record_id, document_id, kind, indication, corrects in session.execute(
+                select(Record.seq, Record.record_id, Record.document_id, Record.signature_kind, Record.indication, Record.corrects)
+                .join(Document, Document.id == Record.document_id)
+                .where(Document.dated_at >= start, Document.dated_at < end)
+            )
+        )
+        day = as_of.date()
+        officials = tuple(
+            OfficialFacts(id_, agency, person)
+            for id_, agency, person, active_from, active_until in session.execute(
+                select(Official.id, Official.agency_code, Official.person_id, Official.active_from, Official.active_until)
+            )
+            if (active_from is None or active_from <= day) and (active_until is None or active_until >= day)
+        )
+        certificates = tuple(
+            CertificateFacts(r.serial, r.kind, r.agency_code, r.official_id, r.not_before, r.not_after, r.revoked_at)
+            for r in session.scalars(select(Certificate))
+        )
+    return ReportInputs(month, as_of, agencies, levels, targets, documents, signatures, officials, certificates)
+
+
+def monthly_report(store: Store, month: Month | str, *, as_of: datetime | None = None, now: datetime | None = None) -> MonthlyReport:
+    """The report of `month` ("YYYY-MM" or a Month). Certificates are judged at `as_of`: by default the end of
+    the month, or `now` when the month is not over yet."""
+    if isinstance(month, str):
+        month = Month.parse(month)
+    if as_of is None:
+        now = now or datetime.now(timezone.utc)
+        as_of = min(month.end, now)
+    return build_monthly_report(load_report_inputs(store, month, as_of=as_of))
