@@ -33,6 +33,7 @@ class AuditRecord:
     outcome: str  # signed | refused | failed
     error_code: str | None = None
     message: str | None = None
+    event: str = "signature"  # signature | request_refused (a foreign origin or Host, before any work)
 
 
 class AuditLog:
@@ -66,6 +67,18 @@ class AuditLog:
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(line + "\n")
                 handle.flush()
+
+    def record_refused_request(self, *, origin: str | None, client: str, method: str, path: str, host: str,
+                               error_code: str, message: str) -> None:
+        """A request refused at the door (foreign origin, foreign Host): evidence of an attempt."""
+        self.record(
+            AuditRecord(
+                time=self.now(), origin=origin or "local application", client=client, certificate_id="",
+                token_label="", signer="", description=f"{method} {path} (Host: {host})", digest_algorithm="",
+                signature_algorithm="", digest="", outcome="refused", error_code=error_code, message=message,
+                event="request_refused",
+            )
+        )
 
     def records(self) -> list[AuditRecord]:
         with self._lock:

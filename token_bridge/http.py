@@ -43,6 +43,15 @@ def _error(status: int, code: str, en: str, vi: str, **extra) -> Response:
     return response
 
 
+def _refuse(bridge: Bridge, status: int, code: str, en: str, vi: str) -> Response:
+    bridge.audit.record_refused_request(
+        origin=request.headers.get("Origin"), client=request.headers.get("User-Agent", "")[:200],
+        method=request.method, path=request.path[:200], host=(request.headers.get("Host") or "")[:200],
+        error_code=code, message=en,
+    )
+    return _error(status, code, en, vi)
+
+
 def bridge_javascript() -> bytes:
     return resources.files("token_bridge").joinpath("static/kyso-bridge.js").read_bytes()
 
@@ -59,7 +68,8 @@ def create_app(bridge: Bridge, settings: BridgeSettings) -> Flask:
     def guard():
         host = (request.headers.get("Host") or "").lower()
         if host not in allowed_hosts:
-            return _error(
+            return _refuse(
+                bridge,
                 421,
                 "host_refused",
                 f"Host '{host}' does not name this bridge; use {settings.base_url}.",
@@ -68,14 +78,16 @@ def create_app(bridge: Bridge, settings: BridgeSettings) -> Flask:
         origin = request.headers.get("Origin")
         if origin is not None:
             if origin.lower() not in allowed_origins:
-                return _error(
+                return _refuse(
+                    bridge,
                     403,
                     "origin_refused",
                     f"Origin '{origin}' is not allowed to use this token bridge.",
                     f"Trang '{origin}' không được phép dùng cầu nối ký số này.",
                 )
         elif request.path not in _PUBLIC_PATHS and any(h in request.headers for h in _BROWSER_HEADERS):
-            return _error(
+            return _refuse(
+                bridge,
                 403,
                 "origin_required",
                 "A browser request without an allowed Origin is refused.",
