@@ -137,6 +137,15 @@ def migrate(engine: sa.Engine) -> None:
         ) from exc
 
 
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    # WAL lets OCSP/CRL readers run beside a writer; synchronous=NORMAL keeps WAL durable across crashes of
+    # the process (not of the machine), and makes each recorded certificate or time-stamp a cheap commit.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class Store:
     """Records of one authority in one database (URL). Thread-safe: each call is its own transaction."""
 
@@ -151,6 +160,8 @@ class Store:
             if url.startswith("sqlite"):
                 kwargs["connect_args"] = {"timeout": 30}
             engine = sa.create_engine(url, **kwargs)
+            if engine.dialect.name == "sqlite" and ":memory:" not in url:
+                sa.event.listen(engine, "connect", _sqlite_pragmas)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
             raise StorageError(
                 f"địa chỉ cơ sở dữ liệu không dùng được: {url}", f"unusable database URL {url}: {exc}"
