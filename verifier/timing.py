@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from verifier.report import Message, Severity, iso
+from verifier.report import Message, Severity
 
 
 def compare_claim(claimed: datetime | None, proven: datetime | None, *, tolerance: timedelta,
@@ -24,9 +24,9 @@ def compare_claim(claimed: datetime | None, proven: datetime | None, *, toleranc
         hours = round(quirk.total_seconds() / 3600)
         return (Message(
             "time.local-time-quirk",
-            f"the claimed signing time {iso(claimed)} is {hours} h after the timestamp: local time "
+            f"the claimed signing time {claimed.isoformat()} (as written) is {hours} h after the timestamp: local time "
             f"labelled as UTC by the signing tool (known quirk); the timestamp's time is used",
-            f"thời gian ký tự khai {iso(claimed)} lệch {hours} giờ so với dấu thời gian: phần mềm ký ghi "
+            f"thời gian ký tự khai {claimed.isoformat()} (như ghi trong chữ ký) lệch {hours} giờ so với dấu thời gian: phần mềm ký ghi "
             f"giờ địa phương nhưng gắn nhãn UTC (lỗi đã biết); dùng thời gian của dấu thời gian",
             Severity.INFO,
         ),)
