@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+import logging
 import unicodedata
 import zlib
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 
 from signer.errors import AppearanceError
+
+# fontTools warns about the FontForge timestamp table it drops while subsetting; nothing to act on.
+logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
 
 FONT_DIRECTORY = Path("/usr/share/fonts/truetype/liberation2")
 SERIF_REGULAR = FONT_DIRECTORY / "LiberationSerif-Regular.ttf"
