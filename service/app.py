@@ -30,20 +30,23 @@ def system_clock() -> dt.datetime:
 class Runtime:
     """What every request of one application shares: settings, the engine, the clock and the libraries."""
 
-    def __init__(self, settings: ServiceSettings, *, clock: Clock, logger):
+    def __init__(self, settings: ServiceSettings, *, clock: Clock, logger, components=None):
         self.settings = settings
         self.engine = open_engine(settings.database_url)
         self.clock = clock
         self.logger = logger
-        self._components = None
+        self._components = components
+        self._components_lock = __import__("threading").Lock()
 
     @property
     def components(self):
         """The libraries wired together (signer, verifier, ledger, ca), built on first use."""
         if self._components is None:
-            from service.wiring import Components
+            with self._components_lock:
+                if self._components is None:
+                    from service.wiring import components_from_settings
 
-            self._components = Components(self.settings, engine=self.engine, clock=self.clock)
+                    self._components = components_from_settings(self.settings)
         return self._components
 
     def audit(self, actor: str, action: str, outcome: str, *, target: str | None = None, detail=None) -> None:
@@ -63,8 +66,12 @@ class Runtime:
         )
 
 
-def create_app(settings: ServiceSettings, *, clock: Clock = system_clock, logger=None) -> Flask:
-    """A new service application for `settings` (its database must be migrated: `service.database.migrate`)."""
+def create_app(settings: ServiceSettings, *, clock: Clock = system_clock, logger=None, components=None) -> Flask:
+    """A new service application for `settings` (its database must be migrated: `service.wiring.migrate_all`).
+
+    `components` (a `service.wiring.Components`) supplies the verifier, the signing environment, the ledger
+    and the CA; without it they are built on first use from `settings` (trust roots, TSA URL).
+    """
     app = Flask("service", static_folder="static", template_folder="templates")
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -78,7 +85,7 @@ def create_app(settings: ServiceSettings, *, clock: Clock = system_clock, logger
     )
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    runtime = Runtime(settings, clock=clock, logger=logger or service_logger())
+    runtime = Runtime(settings, clock=clock, logger=logger or service_logger(), components=components)
     app.extensions["kyso"] = runtime
 
     if settings.trusted_proxies:
@@ -94,20 +101,12 @@ def create_app(settings: ServiceSettings, *, clock: Clock = system_clock, logger
 
     register_api(app)
     register_web(app)
-    if settings.mount_pki:
-        _mount_pki(app, runtime)
+    if settings.mount_pki and components is not None and components.authority is not None:
+        # The CA's own endpoints (certificates, CRLs, OCSP, TSA) at /pki (service/pki.py, the CA's module).
+        from service.pki import create_pki_blueprint
+
+        app.register_blueprint(create_pki_blueprint(components.authority))
     return app
-
-
-def _mount_pki(app: Flask, runtime: Runtime) -> None:
-    """Mount the CA's PKI endpoints (certificates, CRLs, OCSP, TSA) at /pki when the home has a PKI."""
-    try:
-        from service.pki import pki_blueprint  # engineer 1's module
-    except ImportError:
-        return
-    blueprint = pki_blueprint(runtime)
-    if blueprint is not None:
-        app.register_blueprint(blueprint, url_prefix="/pki")
 
 
 def _install_request_hooks(app: Flask, runtime: Runtime) -> None:

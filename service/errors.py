@@ -96,6 +96,13 @@ class UpstreamFailure(ServiceError):
     code = "upstream_failure"
 
 
+class ServiceUnavailable(ServiceError):
+    """The database or another part is unreachable for now; the client may retry."""
+
+    status = 503
+    code = "unavailable"
+
+
 class NotAvailable(ServiceError):
     status = 501
     code = "not_available"

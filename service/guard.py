@@ -33,6 +33,18 @@ def db() -> Session:
     return g.db
 
 
+def writing() -> Session:
+    """The request's session, in a fresh writer transaction: any read transaction it held is ended first (on
+    SQLite a reader that then writes after another connection committed fails at once with "database is
+    locked"), and the new one takes the write lock up front."""
+    from service.database import write_transaction
+
+    session = db()
+    session.commit()
+    write_transaction(session)
+    return session
+
+
 def csrf_token() -> str:
     """The CSRF token of the browser session (created on first use)."""
     token = session.get("csrf")
@@ -89,6 +101,7 @@ def require(permission: Permission) -> Principal:
             "Cần đăng nhập hoặc khóa API", "authentication required: an API key or a logged-in session"
         )
     check_csrf()
+    db().commit()  # end the authentication's read transaction: the view starts from a fresh snapshot
     if not principal.may(permission):
         runtime().audit(
             principal.label, f"denied:{permission.value}", "forbidden", target=request.path

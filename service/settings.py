@@ -59,6 +59,9 @@ class ServiceSettings:
     pki_dir: str | None = None
     # Mount the PKI endpoints (CRLs, OCSP, TSA) of `ca` at /pki in this service.
     mount_pki: bool = True
+    # Certificates (PEM or DER files) the service trusts as roots, and intermediates to complete chains.
+    trust_roots: tuple[str, ...] = ()
+    intermediates: tuple[str, ...] = ()
     cookie_secure: bool = False
     default_language: str = "vi"
     trusted_proxies: int = 0
@@ -76,6 +79,8 @@ class ServiceSettings:
             "trusted_proxies",
             "database_url",
             "pki_dir",
+            "trust_roots",
+            "intermediates",
         }
     )
 
@@ -107,6 +112,9 @@ class ServiceSettings:
         for name in ("tsa_url", "bridge_url"):
             if name in mapping:
                 values[name] = str(mapping[name])
+        for name in ("trust_roots", "intermediates"):
+            if name in mapping:
+                values[name] = _as_list(name, mapping[name])
         if "default_language" in mapping:
             language = str(mapping["default_language"])
             if language not in ("vi", "en"):

@@ -135,3 +135,21 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="{}")
     remote_addr: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Validation(Base):
+    """One validation through the API: the report in both languages, and the receipt once made."""
+
+    __tablename__ = "service_validations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(120))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64))
+    indication: Mapped[str] = mapped_column(String(32))
+    report_en: Mapped[str] = mapped_column(Text)
+    report_vi: Mapped[str] = mapped_column(Text)
+    document_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    returned: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    receipt: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

@@ -1,17 +1,89 @@
-"""The libraries wired together for the service: verifier, signer, ledger and ca, built on first use.
+"""The libraries wired together for the service: verifier, signer, ledger and ca.
 
-Only this module knows the other packages' public APIs; views call it. Each library error is translated
-into a `service.errors` error here or in the view that called it.
+Only this module and the views know the other packages' public APIs. `Components` holds one of each, built
+once per application (a Verifier and a SigningEnvironment are expensive and meant to be reused, DESIGN.md
+pitfalls). `kyso serve` builds them from the kyso home; tests build them from the test PKI.
 """
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass, field
+from typing import Any
 
+from asn1crypto import x509
+
+
+@dataclass
 class Components:
-    def __init__(self, settings, *, engine, clock):
-        self.settings = settings
-        self.engine = engine
-        self.clock = clock
+    """The service's libraries. `authority` is None where this service does not run the CA."""
+
+    verifier: Any  # verifier.Verifier
+    signing: Any  # signer.SigningEnvironment (its `numbers` is the ledger's allocator)
+    ledger: Any  # ledger.Store
+    ca_certificates: tuple[x509.Certificate, ...] = ()  # roots and intermediates, to complete chains
+    authority: Any = None  # ca.authority.Authority
+    receipt_signer: Any = None  # (DigestSigner, certificate, chain) that signs verification receipts
+    signer_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        database_url: str,
+        trust_roots: tuple[x509.Certificate, ...],
+        intermediates: tuple[x509.Certificate, ...] = (),
+        tsa_url: str | None = None,
+        verifier_settings=None,
+        authority=None,
+        receipt_signer=None,
+        revocation_mode: str = "soft-fail",
+        clock=None,
+    ) -> "Components":
+        from ledger import SqlNumberAllocator, open_store
+        from signer import SigningEnvironment
+        from verifier import ValidationSettings, Verifier
+
+        store = open_store(database_url, migrate_schema=False)
+        settings = verifier_settings or ValidationSettings()
+        settings = settings.with_trust(*((f"trust-{index}", root) for index, root in enumerate(trust_roots)))
+        if intermediates:
+            from dataclasses import replace
+
+            settings = replace(settings, intermediates=tuple(settings.intermediates) + tuple(intermediates))
+        verifier = Verifier(settings, **({"clock": clock} if clock else {}))
+        environment = SigningEnvironment(
+            trust_roots=trust_roots,
+            tsa_url=tsa_url,
+            other_certs=intermediates,
+            revocation_mode=revocation_mode,
+            numbers=SqlNumberAllocator(store),
+            **({"clock": clock} if clock else {}),
+        )
+        return cls(
+            verifier=verifier,
+            signing=environment,
+            ledger=store,
+            ca_certificates=tuple(trust_roots) + tuple(intermediates),
+            authority=authority,
+            receipt_signer=receipt_signer,
+        )
+
+    def chain_for(self, certificate: x509.Certificate) -> tuple[x509.Certificate, ...]:
+        """The issuers of `certificate` up to a root, from the CA certificates the service knows."""
+        by_subject = {ca.subject.dump(): ca for ca in self.ca_certificates}
+        chain: list[x509.Certificate] = []
+        current = certificate
+        while current.issuer.dump() != current.subject.dump() and len(chain) < 8:
+            issuer = by_subject.get(current.issuer.dump())
+            if issuer is None or issuer in chain:
+                break
+            chain.append(issuer)
+            current = issuer
+        return tuple(chain)
+
+    def dispose(self) -> None:
+        self.ledger.dispose()
 
 
 def bridge_javascript() -> bytes:
@@ -20,7 +92,7 @@ def bridge_javascript() -> bytes:
 
     from service.errors import NotAvailable
 
-    for candidate in ("kyso-bridge.js", "static/kyso-bridge.js", "web/kyso-bridge.js"):
+    for candidate in ("static/kyso-bridge.js", "kyso-bridge.js"):
         resource = resources.files("token_bridge").joinpath(candidate)
         if resource.is_file():
             return resource.read_bytes()
@@ -89,3 +161,32 @@ def add_system_key(settings, name: str, *, scopes, agency_code=None) -> str:
         return token
     finally:
         engine.dispose()
+
+
+def read_certificates(path: str) -> list[x509.Certificate]:
+    """Every certificate of a PEM or DER file."""
+    from pathlib import Path
+
+    from asn1crypto import pem
+
+    from service.errors import ServiceConfigError
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ServiceConfigError(f"cannot read certificate file {path}: {exc.strerror}") from exc
+    try:
+        if pem.detect(data):
+            return [x509.Certificate.load(der) for kind, _h, der in pem.unarmor(data, multiple=True) if kind == "CERTIFICATE"]
+        return [x509.Certificate.load(data)]
+    except ValueError as exc:
+        raise ServiceConfigError(f"{path} holds no readable certificate: {exc}") from exc
+
+
+def components_from_settings(settings) -> Components:
+    """Components from the service's settings alone (trust roots and intermediates from files, the TSA URL)."""
+    roots = tuple(cert for path in settings.trust_roots for cert in read_certificates(path))
+    intermediates = tuple(cert for path in settings.intermediates for cert in read_certificates(path))
+    return Components.build(
+        database_url=settings.database_url, trust_roots=roots, intermediates=intermediates, tsa_url=settings.tsa_url
+    )

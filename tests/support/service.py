@@ -82,7 +82,8 @@ class SessionClient:
         return send
 
 
-def build_service_world(database_url: str, *, clock=None, **settings_changes) -> ServiceWorld:
+def build_service_world(database_url: str, *, clock=None, components=None, roster: str | None = None,
+                        **settings_changes) -> ServiceWorld:
     from service.accounts import Permission, Role, create_api_key, create_user
     from service.app import create_app
     from service.settings import ServiceSettings
@@ -90,7 +91,13 @@ def build_service_world(database_url: str, *, clock=None, **settings_changes) ->
 
     settings = ServiceSettings(database_url=database_url, secret_key="s" * 40, mount_pki=False, **settings_changes)
     migrate_all(settings)
-    app = create_app(settings, **({"clock": clock} if clock else {}))
+    if roster is not None:
+        from ledger import import_agencies_csv, open_store
+
+        store = open_store(database_url, migrate_schema=False)
+        import_agencies_csv(store, roster)
+        store.dispose()
+    app = create_app(settings, components=components, **({"clock": clock} if clock else {}))
     runtime = app.extensions["kyso"]
     world = ServiceWorld(app=app, settings=settings)
     now = runtime.clock()
@@ -99,8 +106,8 @@ def build_service_world(database_url: str, *, clock=None, **settings_changes) ->
     with Session(runtime.engine) as db, db.begin():
         for username, role, agency in (
             ("admin", Role.ADMINISTRATOR, None),
-            ("clerk", Role.CLERK, "000.00.01.H26"),
-            ("official", Role.OFFICIAL, "000.00.01.H26"),
+            ("clerk", Role.CLERK, "H26.10"),
+            ("official", Role.OFFICIAL, "H26.10"),
             ("auditor", Role.AUDITOR, None),
         ):
             create_user(db, username, password=PASSWORD, roles=frozenset({role}), agency_code=agency, now=now)
@@ -127,4 +134,31 @@ def service_world_on(database_url):
     """The same on SQLite and then on PostgreSQL."""
     world = build_service_world(database_url)
     yield world
+    world.app.extensions["kyso"].engine.dispose()
+
+
+def pki_components(database_url: str, pki, *, authority=None, receipt_signer=None):
+    """The service's libraries on the session test PKI: its root trusted, its TSA for B-T and later."""
+    from service.wiring import Components
+
+    return Components.build(
+        database_url=database_url,
+        trust_roots=(pki.root.certificate,),
+        intermediates=(pki.gov.certificate,),
+        tsa_url=pki.tsa_url,
+        authority=authority,
+        receipt_signer=receipt_signer,
+    )
+
+
+@pytest.fixture
+def signing_world(database_url, pki):
+    """A service wired to the test PKI, with the ledger's sample roster, on SQLite then PostgreSQL."""
+    from tests.support.ledger import ROSTER_CSV
+
+    components = pki_components(database_url, pki, receipt_signer=(pki.agency_rsa.key, pki.agency_rsa.certificate,
+                                                                     pki.agency_rsa.chain))
+    world = build_service_world(database_url, components=components, roster=ROSTER_CSV)
+    yield world
+    components.dispose()
     world.app.extensions["kyso"].engine.dispose()

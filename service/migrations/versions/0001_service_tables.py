@@ -89,9 +89,25 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_service_audit_events"),
     )
     op.create_index("ix_service_audit_events_at", "service_audit_events", ["at"])
+    op.create_table(
+        "service_validations",
+        sa.Column("id", sa.String(32), nullable=False),
+        sa.Column("principal", sa.String(120), nullable=False),
+        sa.Column("filename", sa.String(255), nullable=False),
+        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("indication", sa.String(32), nullable=False),
+        sa.Column("report_en", sa.Text, nullable=False),
+        sa.Column("report_vi", sa.Text, nullable=False),
+        sa.Column("document_id", sa.Integer, nullable=True),
+        sa.Column("returned", sa.Boolean, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("receipt", sa.LargeBinary, nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_service_validations"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("service_validations")
     op.drop_index("ix_service_audit_events_at", "service_audit_events")
     op.drop_table("service_audit_events")
     op.drop_index("ix_service_signing_sessions_expires_at", "service_signing_sessions")

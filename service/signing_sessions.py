@@ -1,0 +1,331 @@
+"""Signing sessions: the service's side of the signer's prepare / complete (DESIGN.md flow 2).
+
+Prepare: check the signing policy (certificate type, order of signatures; validity and revocation now are
+checked again by the signer), lay the signature out, keep the state in the database and hand the client the
+digest and a description for the bridge. Complete: accept the signature value once, embed it with its
+timestamp (B-T, B-LT for issued documents), verify the result, and record it in the ledger together with
+the session's completion and the document's new revision, in one transaction. The document never leaves
+the server; the bridge sees only the digest and the description.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+
+from asn1crypto import x509
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from service.database import write_transaction
+from service.errors import BadRequest, Conflict, Gone, NotFound, PolicyRefused
+from service.tables import DocumentFile, SigningSession
+from service.translation import library_errors
+
+KINDS = ("approve", "issue", "appendix", "copy", "incoming")
+LEVELS = ("B-T", "B-LT", "B-LTA")
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """A parsed prepare request (values, not JSON)."""
+
+    kind: str
+    certificate: x509.Certificate
+    chain: tuple[x509.Certificate, ...]
+    content: bytes
+    filename: str
+    document: object | None  # ledger.DocumentInfo
+    agency_code: str
+    level: str
+    fields: dict  # the kind's own inputs (images as bytes, series, notation...)
+
+
+class _DocumentSeries:
+    """Issue numbers in the registered document's own series (Decree 30 art. 15: unique per agency, year
+    and series), whatever notation ("QĐ-UBND") the signer writes after the number."""
+
+    def __init__(self, allocator, series: str):
+        self.allocator = allocator
+        self.series = series
+
+    def allocate(self, agency_code: str, year: int, series: str) -> int:
+        return self.allocator.allocate(agency_code, year, self.series)
+
+
+class _SessionClaim:
+    """The signer's `UsedStates` over the sessions table: a state completes once, even across workers."""
+
+    def __init__(self, engine, session_id: str):
+        self.engine = engine
+        self.session_id = session_id
+
+    def claim(self, state_id: str) -> bool:
+        with Session(self.engine) as db:
+            write_transaction(db)
+            result = db.execute(
+                update(SigningSession)
+                .where(SigningSession.id == self.session_id, SigningSession.status == "prepared")
+                .values(status="completing")
+            )
+            db.commit()
+            return result.rowcount == 1
+
+
+def check_policy(request: SessionRequest, *, components) -> None:
+    """The pure signing policy (policies.signing) over the certificate and the document's prior signatures."""
+    from policies.algorithms import KeyDescription
+    from policies.identity import HolderKind, parse_identity
+    from policies.signing import PriorSignature, SigningAct, SigningPolicy
+    from policies.signing import SigningRequest as PolicyRequest
+
+    prior = []
+    if request.kind != "approve":
+        report = components.verifier.verify_pdf(request.content, path=request.filename)
+        for signature in report.signatures:
+            if signature.kind.value == "timestamp":
+                continue
+            holder = signature.signer.holder_kind if signature.signer else HolderKind.UNKNOWN
+            prior.append(PriorSignature(holder_kind=holder, valid=signature.passed))
+    decision = SigningPolicy.default().evaluate(
+        PolicyRequest(
+            act=SigningAct(request.kind),
+            signer=parse_identity(request.certificate),
+            key=KeyDescription.of(request.certificate.public_key),
+            digest_algorithm="sha256",
+            prior=tuple(prior),
+        )
+    )
+    if not decision.allowed:
+        raise PolicyRefused(decision.reason_vi, decision.reason_en, detail={"rule": decision.rule})
+
+
+def _signature_request(request: SessionRequest):
+    from signer import CopyForm, PadesLevel, SignatureKind, SignatureRequest, StampImage
+
+    fields = request.fields
+    kind = SignatureKind(request.kind)
+    level = PadesLevel(request.level)
+    values: dict = {"kind": kind, "level": level}
+    if kind is SignatureKind.APPROVE:
+        values["signature_image"] = StampImage.from_png(fields["signature_image"], role="signature")
+        for name in ("title", "signer_name"):
+            if fields.get(name):
+                values[name] = fields[name]
+    elif kind is SignatureKind.ISSUE:
+        values["seal_image"] = StampImage.from_png(fields["seal_image"], role="seal")
+        values["agency_code"] = request.agency_code
+        values["series"] = fields["series"]
+    elif kind is SignatureKind.APPENDIX:
+        values["notation"] = fields["notation"]
+    elif kind is SignatureKind.COPY:
+        values["copy_form"] = CopyForm(fields["copy_form"])
+        values["copying_agency"] = fields["copying_agency"]
+    elif kind is SignatureKind.INCOMING:
+        values["incoming_number"] = fields["incoming_number"]
+        values["received_on"] = fields.get("received_on")
+    return SignatureRequest(**values)
+
+
+def prepare_session(request: SessionRequest, *, principal, components, engine, clock, ttl_seconds: int) -> tuple[SigningSession, object]:
+    """Check the policy, prepare the signature and store the session. Returns (row, PreparedSignature)."""
+    from ledger import INCOMING_SERIES
+    from signer import prepare
+
+    check_policy(request, components=components)
+    now = clock()
+    environment = copy.copy(components.signing)
+    fields = dict(request.fields)
+    with library_errors():
+        if request.kind == "incoming" and not fields.get("incoming_number"):
+            # Decree 30, art. 22: the incoming register numbers what arrives, from 01 each year.
+            year = now.astimezone(VIETNAM).year
+            fields["incoming_number"] = components.signing.numbers.allocate(request.agency_code, year, INCOMING_SERIES)
+        if request.kind == "issue" and request.document is not None:
+            environment.numbers = _DocumentSeries(components.signing.numbers, request.document.series)
+        signature_request = _signature_request(SessionRequest(**{**request.__dict__, "fields": fields}))
+        with components.signer_lock:
+            prepared = prepare(request.content, certificate=request.certificate, chain=request.chain,
+                               request=signature_request, environment=environment)
+    description = prepared.description
+    if request.document is not None:
+        title = request.document.title or request.document.doc_type
+        description += f" — {title}"[:200]
+    else:
+        description += f" — {request.filename}"[:200]
+    row = SigningSession(
+        id=uuid.uuid4().hex,
+        principal=principal.label,
+        kind=request.kind,
+        document_id=str(request.document.id) if request.document is not None else None,
+        document_revision=fields.pop("_revision", None),
+        filename=request.filename,
+        certificate=request.certificate.dump(),
+        digest=prepared.digest,
+        digest_algorithm=prepared.digest_algorithm.value,
+        signature_algorithm=prepared.scheme.value,
+        description=description,
+        state=prepared.state.to_json().encode("utf-8"),
+        fields=json.dumps({
+            "agency_code": request.agency_code,
+            "level": request.level,
+            "series": fields.get("series"),
+            "incoming_number": fields.get("incoming_number"),
+        }, ensure_ascii=False),
+        status="prepared",
+        created_at=now,
+        expires_at=now + dt.timedelta(seconds=ttl_seconds),
+    )
+    with Session(engine, expire_on_commit=False) as db:
+        write_transaction(db)
+        # Sessions that expired a day ago are of no use to anyone: keep the table small.
+        db.execute(delete(SigningSession).where(SigningSession.status == "prepared",
+                                                SigningSession.expires_at < now - dt.timedelta(days=1)))
+        db.add(row)
+        db.commit()
+    return row, prepared
+
+
+def load_session(db: Session, session_id: str, *, principal) -> SigningSession:
+    row = db.get(SigningSession, session_id[:32])
+    # Another caller's session is reported as unknown: its existence is none of their business.
+    if row is None or row.principal != principal.label:
+        raise NotFound(f"Không có phiên ký {session_id[:32]}", f"no signing session {session_id[:32]}")
+    return row
+
+
+@dataclass(frozen=True)
+class CompletedSignature:
+    session: SigningSession
+    pdf: bytes
+    report: object  # verifier.FileReport
+    signature_report: object  # verifier.SignatureReport of the new signature
+    record_id: str
+    number: object | None
+
+
+def complete_session(row: SigningSession, signature_value: bytes, *, components, engine, clock, logger=None) -> CompletedSignature:
+    """Embed the signature, verify the result and record it (see the module docstring)."""
+    from signer import SigningState, complete
+
+    now = clock()
+    if row.status == "completed":
+        raise Conflict("Phiên ký này đã hoàn tất", "this signing session is already completed",
+                       detail={"status": row.status})
+    if row.status != "prepared":
+        raise Conflict(f"Phiên ký đang ở trạng thái {row.status}", f"this signing session is {row.status}",
+                       detail={"status": row.status})
+    if now >= row.expires_at:
+        raise Gone("Phiên ký đã hết hạn; hãy chuẩn bị lại", "this signing session has expired; prepare again",
+                   detail={"expired_at": row.expires_at.isoformat()})
+    if row.document_id is not None and row.document_revision is not None:
+        with Session(engine) as db:
+            current = db.get(DocumentFile, row.document_id)
+            if current is not None and current.revision != row.document_revision:
+                raise Conflict(
+                    "Văn bản đã được ký tiếp trong phiên khác sau khi chuẩn bị; hãy chuẩn bị lại",
+                    "the document was signed in another session since this one was prepared; prepare again",
+                )
+    with library_errors():
+        state = SigningState.from_json(row.state)
+        with components.signer_lock:
+            signed = complete(state, signature_value, environment=components.signing,
+                              used_states=_SessionClaim(engine, row.id))
+    try:
+        report = components.verifier.verify_pdf(signed.pdf, path=row.filename)
+        mine = next((s for s in report.signatures if s.field == signed.field_name), None)
+        if mine is None or not mine.passed:
+            detail = {"report": report.to_json("en")}
+            raise PolicyRefused(
+                "Chữ ký vừa tạo không được xác nhận hợp lệ; văn bản không được ghi nhận",
+                "the new signature did not verify as TOTAL_PASSED; nothing was recorded",
+                detail=detail,
+            )
+        record_id = _record(row, signed, report, mine, engine=engine, clock=clock, now=now)
+    except BaseException:
+        with Session(engine) as db:
+            write_transaction(db)
+            db.execute(update(SigningSession).where(SigningSession.id == row.id, SigningSession.status == "completing")
+                       .values(status="failed", completed_at=now))
+            db.commit()
+        raise
+    return CompletedSignature(row, signed.pdf, report, mine, record_id, signed.number)
+
+
+VIETNAM = __import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _record(row: SigningSession, signed, report, mine, *, engine, clock, now) -> str:
+    """The ledger record, the document's new revision and number, and the session's completion: together."""
+    from ledger import Indication, LedgerEntry, RecordEvent, TimeSource
+    from ledger import SignatureKind as LedgerKind
+    from ledger.chain import append_in
+    from ledger.models import Document, SignedFile
+    from policies.identity import parse_identity
+
+    from service.evidence import pdf_signature_evidence
+
+    fields = json.loads(row.fields)
+    certificate = x509.Certificate.load(row.certificate)
+    identity = parse_identity(certificate)
+    evidence = pdf_signature_evidence(signed.pdf).get(signed.field_name)
+    revision_digest = evidence.revision_sha256 if evidence else hashlib.sha256(signed.pdf).hexdigest()
+    document_id = int(row.document_id) if row.document_id is not None else None
+    entry = LedgerEntry(
+        event=RecordEvent.SIGNED,
+        agency_code=fields["agency_code"],
+        signature_kind=LedgerKind.PERSONAL if row.kind == "approve" else LedgerKind.AGENCY,
+        certificate_serial=certificate.serial_number,
+        signer_name=identity.common_name or "?",
+        signed_digest=revision_digest,
+        signing_time=mine.signing_time or signed.signing_time,
+        signing_time_source=TimeSource.TIMESTAMP if mine.signing_time_source.value == "timestamp" else TimeSource.CLAIMED,
+        indication=Indication(mine.indication.value),
+        signer_identifiers=tuple(str(i) for i in identity.identifiers),
+        document_id=document_id,
+        purpose=row.kind,
+    )
+    file_sha = hashlib.sha256(signed.pdf).hexdigest()
+    with library_errors(), Session(engine, expire_on_commit=False) as db:
+        write_transaction(db)
+        (record,) = append_in(db, [entry], clock=clock)
+        if document_id is not None:
+            document = db.get(Document, document_id)
+            if signed.number is not None:
+                issued = dt.datetime.combine(signed.number.issued_on, dt.time(12), tzinfo=VIETNAM)
+                document.number = signed.number.number
+                document.notation = signed.number.series
+                document.year = issued.year
+                document.dated_at = issued
+            db.add(SignedFile(document_id=document_id, digest=file_sha, size=len(signed.pdf),
+                              filename=row.filename, created_at=now))
+            current = db.get(DocumentFile, str(document_id))
+            if current is not None and row.document_revision is not None and current.revision != row.document_revision:
+                raise Conflict(
+                    "Văn bản đã được ký tiếp trong phiên khác sau khi chuẩn bị; hãy chuẩn bị lại",
+                    "the document was signed in another session since this one was prepared; prepare again",
+                )
+            if current is not None:
+                current.content, current.sha256, current.updated_at = signed.pdf, file_sha, now
+                current.revision += 1
+        db.execute(
+            update(SigningSession).where(SigningSession.id == row.id).values(
+                status="completed", completed_at=now, result=signed.pdf, result_sha256=file_sha,
+                ledger_record=record.record_id,
+            )
+        )
+        db.commit()
+    return record.record_id
+
+
+def parse_certificate(der: bytes, name: str = "certificate") -> x509.Certificate:
+    try:
+        certificate = x509.Certificate.load(der)
+        certificate.native  # parse it all now: a broken certificate is a 400, not a 500 later
+        return certificate
+    except (ValueError, TypeError) as exc:
+        raise BadRequest(f"Trường '{name}' không phải chứng thư số X.509 (DER)", f"field '{name}' is not an X.509 certificate (DER)") from exc
