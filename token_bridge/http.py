@@ -26,7 +26,6 @@ from importlib import resources
 
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from token_bridge import __version__
 from token_bridge.errors import TokenBridgeError
@@ -183,39 +182,53 @@ def create_app(bridge: Bridge, settings: BridgeSettings) -> Flask:
 
 
 class BridgeServer:
-    """The app served on every configured loopback address, each in its own thread."""
+    """The app served by waitress on every configured loopback address (HTTP/1.1 keep-alive, threads).
 
-    def __init__(self, app: Flask, settings: BridgeSettings):
+    waitress rather than werkzeug's development server: it keeps connections alive (werkzeug closes
+    each one), and it runs on the Windows computers most officials use.
+    """
+
+    def __init__(self, app: Flask, settings: BridgeSettings, *, threads: int = 4):
+        import waitress
+
         self.settings = settings
-        self.servers: list[BaseWSGIServer] = []
         self.skipped: list[tuple[str, str]] = []  # (host, reason) for addresses this machine lacks
+        listen = []
+        self.addresses: list[str] = []
         for host in settings.hosts:
-            try:
-                self.servers.append(make_server(host, settings.port, app, threaded=True))
-            except OSError as exc:
-                if ":" in host and not _ipv6_loopback_available():
-                    self.skipped.append((host, exc.strerror or str(exc)))
+            if ":" in host:
+                if not _ipv6_loopback_available():
+                    self.skipped.append((host, "no IPv6 loopback on this machine"))
                     continue
-                raise
-        self._threads: list[threading.Thread] = []
+                listen.append(f"[{host}]:{settings.port}")
+                self.addresses.append(f"http://[{host}]:{settings.port}")
+            else:
+                listen.append(f"{host}:{settings.port}")
+                self.addresses.append(f"http://{host}:{settings.port}")
+        self._server = waitress.create_server(
+            app,
+            listen=" ".join(listen),
+            threads=threads,
+            ident="kyso-bridge",
+            # Flask answers oversized bodies with JSON (413); waitress is the hard stop behind it.
+            max_request_body_size=settings.max_body_bytes * 4,
+            expose_tracebacks=False,
+            clear_untrusted_proxy_headers=True,
+        )
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        for server in self.servers:
-            thread = threading.Thread(target=server.serve_forever, name=f"bridge-{server.host}", daemon=True)
-            thread.start()
-            self._threads.append(thread)
+        self._thread = threading.Thread(target=self._server.run, name="kyso-bridge", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        for server in self.servers:
-            server.shutdown()
-            server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=10)
+        self._server.close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
     def wait(self) -> None:
-        for thread in self._threads:
-            while thread.is_alive():
-                thread.join(timeout=0.5)
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(timeout=0.5)
 
 
 @contextmanager

@@ -114,9 +114,7 @@ def serve(home, port, hosts, origins, modules, audit_log, pin_prompt, pin_env, c
         audit = AuditLog(settings.audit_log or default_audit_log(home.path))
         core = Bridge(_modules(home, settings), pin_prompt=pins, consent=consents, audit=audit, extra_chain=chain)
         server = BridgeServer(create_app(core, settings), settings)
-    addresses = ", ".join(
-        f"http://[{s.host}]:{s.port}" if ":" in s.host else f"http://{s.host}:{s.port}" for s in server.servers
-    )
+    addresses = ", ".join(server.addresses)
     click.echo(f"kyso bridge: đang lắng nghe / listening on {addresses}", err=True)
     click.echo(f"allowed origins: {', '.join(sorted(settings.allowed_origins)) or '(none: local applications only)'}",
                err=True)
