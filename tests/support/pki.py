@@ -324,3 +324,41 @@ def build_small_authority(database_url: str, *, base_url: str = "http://pki.test
                           attributes=[("country_name", "VN"), org, ("common_name", "Demo TSA (small)")])
     authority.set_time_stamp_unit(TimeStampUnit(tsa.certificate, tsa_key, tsa.chain))
     return authority
+
+
+def ocsp_request(issuer_certificate: x509.Certificate, serial_number: int, *,
+                 nonce: bytes | None = b"nonce-0123456789", algorithm: str = "sha1") -> bytes:
+    """A DER OCSP request (RFC 6960) for one certificate of `issuer_certificate`."""
+    import hashlib
+
+    from asn1crypto import ocsp
+
+    cert_id = {
+        "hash_algorithm": {"algorithm": algorithm},
+        "issuer_name_hash": hashlib.new(algorithm, issuer_certificate.subject.dump()).digest(),
+        "issuer_key_hash": hashlib.new(algorithm, issuer_certificate.public_key["public_key"].contents[1:]).digest(),
+        "serial_number": serial_number,
+    }
+    tbs = {"request_list": [{"req_cert": cert_id}]}
+    if nonce is not None:
+        tbs["request_extensions"] = [{"extn_id": "nonce", "extn_value": nonce}]
+    return ocsp.OCSPRequest({"tbs_request": tbs}).dump()
+
+
+def time_stamp_request(data: bytes, *, algorithm: str = "sha256", nonce: int | None = 7, cert_req: bool = True,
+                       policy: str | None = None, imprint: bytes | None = None) -> bytes:
+    """A DER RFC 3161 TimeStampReq for `data` (or for an explicit `imprint`)."""
+    import hashlib
+
+    from asn1crypto import algos, tsp
+
+    request = {
+        "version": "v1",
+        "message_imprint": {"hash_algorithm": algos.DigestAlgorithm({"algorithm": algorithm}),
+                            "hashed_message": imprint if imprint is not None else hashlib.new(algorithm, data).digest()},
+        "nonce": nonce,
+        "cert_req": cert_req,
+    }
+    if policy:
+        request["req_policy"] = policy
+    return tsp.TimeStampReq(request).dump()

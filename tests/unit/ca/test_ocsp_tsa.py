@@ -6,30 +6,18 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from asn1crypto import algos, ocsp, tsp
 from cryptography import x509 as cx509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509 import ocsp as cocsp
 
 from ca.requests import build_csr
-from ca.tsa import TimeStampResponse
 from ca.revocation import RevocationReason
+from ca.tsa import TimeStampResponse
 from signer.keys import InMemoryKey
+from tests.support.pki import ocsp_request
+from tests.support.pki import time_stamp_request as ts_request
 from tests.unit.ca.conftest import NOW, PERSON
-
-
-def ocsp_request(issuer_cert, serial: int, *, nonce: bytes | None = b"nonce-0123456789", algorithm="sha1") -> bytes:
-    cert_id = {
-        "hash_algorithm": {"algorithm": algorithm},
-        "issuer_name_hash": hashlib.new(algorithm, issuer_cert.subject.dump()).digest(),
-        "issuer_key_hash": hashlib.new(algorithm, issuer_cert.public_key["public_key"].contents[1:]).digest(),
-        "serial_number": serial,
-    }
-    tbs = {"request_list": [{"req_cert": cert_id}]}
-    if nonce is not None:
-        tbs["request_extensions"] = [{"extn_id": "nonce", "extn_value": nonce}]
-    return ocsp.OCSPRequest({"tbs_request": tbs}).dump()
 
 
 def single(response_der: bytes):
@@ -96,19 +84,6 @@ def test_foreign_issuer_gets_unauthorized(authority, person):
                                attributes=[("country_name", "VN"), ("organization_name", "X"), ("common_name", "X")])
     response = cocsp.load_der_ocsp_response(authority.respond_ocsp(ocsp_request(stranger.certificate, 1)))
     assert response.response_status is cocsp.OCSPResponseStatus.UNAUTHORIZED
-
-
-def ts_request(data: bytes, *, algorithm="sha256", nonce=7, cert_req=True, policy=None, imprint=None) -> bytes:
-    request = {
-        "version": "v1",
-        "message_imprint": {"hash_algorithm": algos.DigestAlgorithm({"algorithm": algorithm}),
-                            "hashed_message": imprint if imprint is not None else hashlib.new(algorithm, data).digest()},
-        "nonce": nonce,
-        "cert_req": cert_req,
-    }
-    if policy:
-        request["req_policy"] = policy
-    return tsp.TimeStampReq(request).dump()
 
 
 @pytest.mark.parametrize("algorithm", ["sha256", "sha384", "sha512"])

@@ -15,7 +15,8 @@ from ca.tsa import TimeStampResponse
 from service.pki import create_pki_app, create_pki_blueprint
 from signer.keys import InMemoryKey
 from tests.unit.ca.conftest import PERSON
-from tests.unit.ca.test_ocsp_tsa import ocsp_request, ts_request
+from tests.support.pki import ocsp_request
+from tests.support.pki import time_stamp_request as ts_request
 
 
 @pytest.fixture
