@@ -55,6 +55,32 @@ def check_signature_value(
     return None
 
 
+class TsaChainCache:
+    """Positive chain results for TSA certificates validated *now*, kept `ttl` seconds: a batch stamped by
+    one TSA validates its chain once, with the same freshness assumption as the HTTP cache of CRLs and
+    OCSP responses. Keyed by the certificate and the document's own validation data (offline mode)."""
+
+    def __init__(self, ttl: float):
+        import threading
+
+        self.ttl = ttl
+        self._entries: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        import time
+
+        with self._lock:
+            entry = self._entries.get(key)
+            return entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
+    def put(self, key, value) -> None:
+        import time
+
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.ttl, value)
+
+
 @dataclass(frozen=True)
 class TimestampCheck:
     info: TimestampInfo | None
@@ -79,6 +105,7 @@ async def check_timestamp_token(
     algorithms: AlgorithmRules,
     as_document_timestamp: bool = False,
     document_revinfo: set[bytes] = frozenset(),
+    cache: TsaChainCache | None = None,
 ) -> TimestampCheck:
     """An RFC 3161 token: its imprint, its signature and the TSA's chain (now). A signature timestamp that
     fails only costs the signature its proof of time; a document timestamp that fails fails itself."""
@@ -115,8 +142,17 @@ async def check_timestamp_token(
         info = TimestampInfo(tsa, gen_time, False, False)
         return TimestampCheck(info, tsa_cert, failure[:2], (failure[2],), digest_algorithm=digest_algorithm,
                               signature_algorithm=signature_algorithm)
-    chain = await validate_chain(tsa_cert, context=context, key_usage=TSA_KEY_USAGE, time_proven=True,
-                                 algorithms=algorithms, role_en="timestamp authority", role_vi="đơn vị cấp dấu thời gian")
+    key = (tsa_cert.dump(), hashlib.sha256(b"".join(sorted(document_revinfo))).digest())
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        chain, revocation = cached
+    else:
+        chain = await validate_chain(tsa_cert, context=context, key_usage=TSA_KEY_USAGE, time_proven=True,
+                                     algorithms=algorithms, role_en="timestamp authority",
+                                     role_vi="đơn vị cấp dấu thời gian")
+        revocation = revocation_evidence(chain.path, context, from_document=set(document_revinfo))
+        if cache is not None and chain.indication is Indication.TOTAL_PASSED:
+            cache.put(key, (chain, revocation))
     trusted = chain.indication is Indication.TOTAL_PASSED
     messages.extend(chain.messages)
     if trusted:
@@ -136,6 +172,6 @@ async def check_timestamp_token(
     return TimestampCheck(
         TimestampInfo(tsa, gen_time, True, trusted), tsa_cert, failure_out, tuple(messages),
         trust_anchor=anchor_name(chain.path) if trusted else None,
-        revocation=revocation_evidence(chain.path, context, from_document=set(document_revinfo)),
+        revocation=revocation,
         digest_algorithm=digest_algorithm, signature_algorithm=signature_algorithm,
     )

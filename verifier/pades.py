@@ -62,6 +62,7 @@ class Environment:
     policy: object  # policies.validation.ValidationPolicy
     new_context: ContextFactory  # (moment=, extra_certs=, document=) -> ValidationContext
     now: datetime
+    tsa_cache: object = None  # verifier.cms.TsaChainCache shared by the Verifier, or None
 
 
 def read_document_data(reader: PdfFileReader) -> DocumentData:
@@ -279,18 +280,19 @@ async def judge_signature(embedded: EmbeddedPdfSignature, *, env: Environment, d
     return await judge_cms_signer(
         embedded.signed_data, digest=embedded.compute_digest(), claimed=embedded.self_reported_timestamp,
         env=env, document=document, integrity=integrity, field=embedded.field_name,
-        revision=embedded.signed_revision,
+        revision=embedded.signed_revision, certs=embedded._init_cert_info(),  # parsed once by pyHanko
     )
 
 
 async def judge_cms_signer(
     signed_data: cms.SignedData, *, digest: bytes, claimed: datetime | None, env: Environment,
     document: DocumentData, integrity: "_Integrity", field: str, revision: int | None = None,
+    certs: SignedDataCerts | None = None,
 ) -> SignatureReport:
     """The judgement shared by PAdES and CAdES once integrity of the container is known."""
     policy = env.policy
     signer_info: cms.SignerInfo = extract_signer_info(signed_data)
-    certs: SignedDataCerts = extract_certs_for_validation(signed_data)
+    certs = certs or extract_certs_for_validation(signed_data)
     cert = certs.signer_cert
     identity = parse_identity(cert)
     digest_algorithm, signature_algorithm, key = signature_algorithms(signer_info, cert)
@@ -317,7 +319,7 @@ async def judge_cms_signer(
         timestamp = await check_timestamp_token(
             tst, expected_imprint=lambda algo: _hash(algo, signer_info["signature"].native),
             context=env.new_context(moment=env.now, document=document), algorithms=policy.algorithms,
-            document_revinfo=document.revinfo_dumps)
+            document_revinfo=document.revinfo_dumps, cache=env.tsa_cache)
         break
     timestamp_info = None
     if timestamp is not None:
@@ -381,7 +383,7 @@ async def judge_document_timestamp(embedded: EmbeddedPdfSignature, *, env: Envir
     check = await check_timestamp_token(
         embedded.signed_data, expected_imprint=embedded.compute_digest,
         context=env.new_context(moment=env.now, document=document), algorithms=env.policy.algorithms,
-        as_document_timestamp=True, document_revinfo=document.revinfo_dumps)
+        as_document_timestamp=True, document_revinfo=document.revinfo_dumps, cache=env.tsa_cache)
     candidates = [integrity.failure[:2]] if integrity.failure else []
     if check.failure is not None:
         candidates.append(check.failure)

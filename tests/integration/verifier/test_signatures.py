@@ -232,3 +232,20 @@ def test_local_time_labelled_utc_is_reported_and_the_timestamp_wins(shared_verif
     assert (signature.signing_time, signature.signing_time_source) == (moment, TimeSource.TIMESTAMP)
     assert signature.claimed_time == moment + timedelta(hours=7)
     assert "time.local-time-quirk" in _codes(signature)
+
+
+def test_intermediates_come_from_aia_or_the_configured_store(verifier_kit, pki):
+    # Like real VGCA PDFs: only the signer's certificate is embedded.
+    entity = pki.official_rsa
+    leaf_only = sign_pdf(sample_decision(), simple_signer(entity.key.private_key, entity.certificate, ()),
+                         timestamper=verifier_kit.timestamper())
+    with verifier_kit.verifier(allow_aia=False) as verifier:
+        signature = _only(verifier.verify_pdf(leaf_only))
+        assert not any(url.endswith("/gov.crt") for url in verifier.fetched_urls)
+    assert (signature.indication, signature.sub_indication) == (
+        Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND)
+    with verifier_kit.verifier(allow_aia=False, intermediates=(pki.gov.certificate,)) as verifier:
+        assert _only(verifier.verify_pdf(leaf_only)).indication is Indication.TOTAL_PASSED
+    with verifier_kit.verifier(allow_aia=True) as verifier:
+        assert _only(verifier.verify_pdf(leaf_only)).indication is Indication.TOTAL_PASSED
+        assert pki.base_url + "/pki/gov.crt" in verifier.fetched_urls
