@@ -130,3 +130,18 @@ def test_dns_rebinding_name_is_refused(browser, token_bridge):
         assert ("host_refused", f"GET /v1/certificates (Host: rebind.example:{port})") in refused
     finally:
         page.close()
+
+
+def test_refused_consent_reaches_the_page_as_a_vietnamese_error(browser, token_bridge):
+    token_bridge.consent.answers.append(False)
+    with serve_wsgi(_page_app(token_bridge.url), port=token_bridge.page_port) as page_url:
+        page = browser.new_page()
+        try:
+            page.goto(page_url + "/")
+            outcome = page.evaluate("signFirst('agency', 'ecdsa')")
+            shown = page.text_content("#result")
+        finally:
+            page.close()
+    assert outcome == {"ok": False, "code": "consent_refused", "message": "Người dùng đã từ chối ký.",
+                       "messageEn": "The user refused to sign.", "isBridgeError": True, "status": 403}
+    assert shown == "Người dùng đã từ chối ký."
