@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from asn1crypto import cms, x509
@@ -79,7 +79,7 @@ class PreparedSignature:
 
 @dataclass(frozen=True)
 class SignedDocument:
-    pdf: bytes
+    pdf: bytes = field(repr=False)  # never dump a document into a log or a task repr
     field_name: str
     kind: SignatureKind
     level: PadesLevel

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
@@ -55,13 +55,13 @@ class SigningState:
     level: PadesLevel
     digest_algorithm: DigestAlgorithm
     scheme: SignatureScheme
-    certificate: bytes  # DER
-    chain: tuple[bytes, ...]  # DER
-    document: bytes  # the PDF with the reserved /Contents placeholder
+    certificate: bytes = field(repr=False)  # DER
+    chain: tuple[bytes, ...] = field(repr=False)  # DER
+    document: bytes = field(repr=False)  # the PDF with the reserved /Contents placeholder
     reserved_start: int
     reserved_end: int
-    document_digest: bytes
-    signed_attributes: bytes  # DER of the CMS SignedAttributes (SET OF)
+    document_digest: bytes = field(repr=False)
+    signed_attributes: bytes = field(repr=False)  # DER of the CMS SignedAttributes (SET OF)
     signing_time: datetime
     field_name: str
     number: IssuedNumber | None = None
