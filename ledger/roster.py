@@ -209,6 +209,7 @@ def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv"
         existing_legacy = set(c for c in session.scalars(select(Agency.legacy_code)) if c)
         seen: dict[str, int] = {}
         seen_legacy: dict[str, int] = {}
+        parents: list[tuple[dict, str | None, str | None]] = []
         for row in rows:
             code = check.text(row, "code", max_length=40)
             legacy = check.text(row, "legacy_code", required=False, max_length=20)
@@ -235,13 +236,14 @@ def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv"
                 check.fail(row, "level", f"cấp không biết {level!r}", f"unknown level {level!r} (known: {', '.join(sorted(known_levels))})")
             if valid_from and valid_until and valid_until < valid_from:
                 check.fail(row, "valid_until", "trước ngày bắt đầu", "is before valid_from")
+            parents.append((row, code, parent))
             if None not in (code, name, level, valid_from):
                 agencies.append((row, AgencyInfo(code, legacy, name, level, parent, valid_from, valid_until)))
         codes = existing | set(seen)
-        for row, agency in agencies:
-            if agency.parent_code and agency.parent_code not in codes:
-                check.fail(row, "parent_code", f"cơ quan cấp trên {agency.parent_code} không có", f"parent agency {agency.parent_code} is unknown")
-            if agency.parent_code == agency.code:
+        for row, code, parent in parents:
+            if parent and parent not in codes:
+                check.fail(row, "parent_code", f"cơ quan cấp trên {parent} không có", f"parent agency {parent} is unknown")
+            elif parent and parent == code:
                 check.fail(row, "parent_code", "cơ quan không thể là cấp trên của chính nó", "an agency cannot be its own parent")
         if problems:
             problems.sort(key=lambda p: (p.line, p.column_number or 0))

@@ -68,3 +68,29 @@ def make_entry(agency_code: str = DEPARTMENT, *, document_id=None, kind="persona
     )
     fields.update(overrides)
     return LedgerEntry(**fields)
+
+
+def append_in_process(url: str, worker: int, count: int) -> list[str]:
+    """Run in a separate process (spawn): append `count` entries one by one; return the acknowledged ids."""
+    from ledger import append, open_store
+
+    store = open_store(url, migrate_schema=False)
+    acknowledged = []
+    try:
+        for i in range(count):
+            acknowledged.append(append(store, make_entry(n=worker * 1000 + i)).record_id)
+    finally:
+        store.dispose()
+    return acknowledged
+
+
+def allocate_in_process(url: str, agency_code: str, count: int) -> list[int]:
+    """Run in a separate process (spawn): take `count` numbers of one agency, year and series."""
+    from ledger import SqlNumberAllocator, open_store
+
+    store = open_store(url, migrate_schema=False)
+    try:
+        allocator = SqlNumberAllocator(store)
+        return [allocator.allocate(agency_code, 2025, "default") for _ in range(count)]
+    finally:
+        store.dispose()
