@@ -34,7 +34,7 @@ from verifier.chain import SIGNER_KEY_USAGE, ChainResult, anchor_name, revocatio
 from verifier.cms import TimestampCheck, check_signature_value, check_timestamp_token, signature_algorithms
 from verifier.report import (
     FileReport, Indication, Message, Modifications, Severity, SignatureKind, SignatureReport, SubIndication,
-    TimeSource, TimestampInfo,
+    TimeSource, TimestampInfo, iso,
 )
 from verifier.timing import compare_claim
 
@@ -95,15 +95,37 @@ async def judge_pdf(data: bytes, *, path: str, env: Environment) -> FileReport:
         return FileReport.format_failure(path, Message(
             "format.unreadable", f"the PDF cannot be read: {_describe(exc)}",
             f"không đọc được tệp PDF: {_describe(exc)}", Severity.ERROR))
-    reports = []
-    for embedded in signatures:
+    # PAdES B-LTA: a trusted document timestamp proves that everything in the revisions it covers existed
+    # at its genTime. Timestamps are judged from the latest (now) back, each earlier timestamp at the
+    # time proven by the later ones, so an archive keeps validating after a TSA certificate expires.
+    judged: dict[int, SignatureReport] = {}
+    proofs: list[tuple[int, datetime]] = []  # (revision, genTime) of trusted document timestamps
+
+    def proven_time(revision: int) -> datetime:
+        later = [moment for rev, moment in proofs if rev > revision]
+        return min(later) if later else env.now
+
+    for index in reversed(range(len(signatures))):
+        embedded = signatures[index]
+        if embedded.sig_object_type != "/DocTimeStamp":
+            continue
         try:
-            if embedded.sig_object_type == "/DocTimeStamp":
-                reports.append(await judge_document_timestamp(embedded, env=env, document=document))
-            else:
-                reports.append(await judge_signature(embedded, env=env, document=document))
+            report = await judge_document_timestamp(
+                embedded, env=env, document=document, moment=proven_time(embedded.signed_revision))
+            if report.passed and report.signing_time is not None:
+                proofs.append((embedded.signed_revision, report.signing_time))
+        except Exception as exc:  # noqa: BLE001 - a malformed timestamp is reported, never a crash
+            report = _malformed(embedded.field_name, exc)
+        judged[index] = report
+    for index, embedded in enumerate(signatures):
+        if index in judged:
+            continue
+        try:
+            judged[index] = await judge_signature(embedded, env=env, document=document,
+                                                  tst_moment=proven_time(embedded.signed_revision))
         except Exception as exc:  # noqa: BLE001 - a malformed signature is reported, never a crash
-            reports.append(_malformed(embedded.field_name, exc))
+            judged[index] = _malformed(embedded.field_name, exc)
+    reports = [judged[i] for i in range(len(signatures))]
     reports.extend(_malformed(name, exc) for name, exc in broken)
     return FileReport.of(path, tuple(reports))
 
@@ -275,19 +297,21 @@ def _decide(candidates: list[tuple[Indication, SubIndication]]) -> tuple[Indicat
     return Indication.TOTAL_PASSED, None
 
 
-async def judge_signature(embedded: EmbeddedPdfSignature, *, env: Environment, document: DocumentData) -> SignatureReport:
+async def judge_signature(embedded: EmbeddedPdfSignature, *, env: Environment, document: DocumentData,
+                          tst_moment: datetime | None = None) -> SignatureReport:
     integrity = _judge_integrity(embedded, env)
     return await judge_cms_signer(
         embedded.signed_data, digest=embedded.compute_digest(), claimed=embedded.self_reported_timestamp,
         env=env, document=document, integrity=integrity, field=embedded.field_name,
         revision=embedded.signed_revision, certs=embedded._init_cert_info(),  # parsed once by pyHanko
+        tst_moment=tst_moment,
     )
 
 
 async def judge_cms_signer(
     signed_data: cms.SignedData, *, digest: bytes, claimed: datetime | None, env: Environment,
     document: DocumentData, integrity: "_Integrity", field: str, revision: int | None = None,
-    certs: SignedDataCerts | None = None,
+    certs: SignedDataCerts | None = None, tst_moment: datetime | None = None,
 ) -> SignatureReport:
     """The judgement shared by PAdES and CAdES once integrity of the container is known."""
     policy = env.policy
@@ -315,11 +339,19 @@ async def judge_cms_signer(
 
     # The signature timestamp (PAdES B-T / CAdES-T): its genTime is the signing time when it holds.
     timestamp: TimestampCheck | None = None
+    tst_moment = tst_moment or env.now
     for tst in extract_tst_data_iter(signer_info, signed=False):
         timestamp = await check_timestamp_token(
             tst, expected_imprint=lambda algo: _hash(algo, signer_info["signature"].native),
-            context=env.new_context(moment=env.now, document=document), algorithms=policy.algorithms,
-            document_revinfo=document.revinfo_dumps, cache=env.tsa_cache)
+            context=env.new_context(moment=tst_moment, document=document), algorithms=policy.algorithms,
+            document_revinfo=document.revinfo_dumps, cache=env.tsa_cache if tst_moment == env.now else None)
+        if tst_moment != env.now and timestamp.proves_time:
+            messages.append(Message(
+                "timestamp.archived",
+                f"the signature timestamp was judged at {iso(tst_moment)}, the time proven by a later document "
+                f"timestamp (PAdES B-LTA)",
+                f"dấu thời gian của chữ ký được kiểm tra tại {iso(tst_moment)}, thời điểm được chứng minh bởi dấu "
+                f"thời gian văn bản sau đó (PAdES B-LTA)"))
         break
     timestamp_info = None
     if timestamp is not None:
@@ -377,13 +409,16 @@ async def judge_cms_signer(
 
 
 async def judge_document_timestamp(embedded: EmbeddedPdfSignature, *, env: Environment,
-                                   document: DocumentData) -> SignatureReport:
-    """A PAdES document timestamp (/DocTimeStamp): the TSA's token over the byte range."""
+                                   document: DocumentData, moment: datetime | None = None) -> SignatureReport:
+    """A PAdES document timestamp (/DocTimeStamp): the TSA's token over the byte range, its TSA judged at
+    `moment` (now, or the time proven by a later document timestamp)."""
     integrity = _judge_integrity(embedded, env)
+    moment = moment or env.now
     check = await check_timestamp_token(
         embedded.signed_data, expected_imprint=embedded.compute_digest,
-        context=env.new_context(moment=env.now, document=document), algorithms=env.policy.algorithms,
-        as_document_timestamp=True, document_revinfo=document.revinfo_dumps, cache=env.tsa_cache)
+        context=env.new_context(moment=moment, document=document), algorithms=env.policy.algorithms,
+        as_document_timestamp=True, document_revinfo=document.revinfo_dumps,
+        cache=env.tsa_cache if moment == env.now else None)
     candidates = [integrity.failure[:2]] if integrity.failure else []
     if check.failure is not None:
         candidates.append(check.failure)

@@ -249,3 +249,32 @@ def test_intermediates_come_from_aia_or_the_configured_store(verifier_kit, pki):
     with verifier_kit.verifier(allow_aia=True) as verifier:
         assert _only(verifier.verify_pdf(leaf_only)).indication is Indication.TOTAL_PASSED
         assert pki.base_url + "/pki/gov.crt" in verifier.fetched_urls
+
+
+def test_a_document_timestamp_keeps_an_archived_signature_valid_after_its_tsa_expired(
+        shared_verifier, verifier_kit, pki):
+    from signer.keys import InMemoryKey
+    from tests.support.verifier import add_document_timestamp, private_key_info
+
+    old_tsa = pki.issue(
+        "old_tsa", profile="tsa", attributes=[("country_name", "VN"), ("organization_name", "Ban Co yeu Chinh phu"),
+                                              ("common_name", "Dich vu cap dau thoi gian cu (Demo TSA 2025)")],
+        not_before=pki.anchor - timedelta(days=60), not_after=pki.anchor - timedelta(days=28),
+        key=InMemoryKey.generate_rsa(2048))  # pyHanko's DummyTimeStamper signs with RSA only
+    signed_at = pki.anchor - timedelta(days=40)  # the signer's certificate expired at anchor - 35 d
+    stamper = timestamps.DummyTimeStamper(old_tsa.certificate, private_key_info(old_tsa.key.private_key),
+                                          certs_to_embed=old_tsa.chain, fixed_dt=signed_at)
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("expired"), timestamper=stamper, claimed_time=signed_at)
+
+    alone = _only(shared_verifier.verify_pdf(signed))
+    assert (alone.indication, alone.sub_indication) == (Indication.INDETERMINATE, SubIndication.OUT_OF_BOUNDS_NO_POE)
+    assert "timestamp.untrusted" in _codes(alone)
+
+    with pki.clock.frozen_at(pki.anchor - timedelta(days=29)):
+        archived = add_document_timestamp(signed, verifier_kit.timestamper())
+    report = shared_verifier.verify_pdf(archived)
+    signature, stamp = report.signatures
+    assert report.indication is Indication.TOTAL_PASSED, report.to_json()
+    assert (signature.signing_time, signature.signing_time_source) == (signed_at, TimeSource.TIMESTAMP)
+    assert "timestamp.archived" in _codes(signature)
+    assert stamp.signing_time == pki.anchor - timedelta(days=29)
