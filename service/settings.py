@@ -54,7 +54,7 @@ class ServiceSettings:
     # The time-stamping authority (RFC 3161) for B-T and later; the demo PKI's /pki/tsa by default.
     tsa_url: str | None = None
     # Where the kyso token bridge listens, for the signing page's kyso-bridge.js.
-    bridge_url: str = "http://127.0.0.1:8989"
+    bridge_url: str = "http://127.0.0.1:8988"
     # The PKI files (CA certificates, trust roots) of the kyso home, when it has one.
     pki_dir: str | None = None
     # Mount the PKI endpoints (CRLs, OCSP, TSA) of `ca` at /pki in this service.

@@ -88,15 +88,9 @@ class Components:
 
 def bridge_javascript() -> bytes:
     """The token bridge's browser client (token_bridge's kyso-bridge.js), served by the service's pages."""
-    from importlib import resources
+    from token_bridge.http import bridge_javascript as read_script
 
-    from service.errors import NotAvailable
-
-    for candidate in ("static/kyso-bridge.js", "kyso-bridge.js"):
-        resource = resources.files("token_bridge").joinpath(candidate)
-        if resource.is_file():
-            return resource.read_bytes()
-    raise NotAvailable("Chưa có kyso-bridge.js của token_bridge", "token_bridge's kyso-bridge.js is not installed")
+    return read_script()
 
 
 def migrate_all(settings) -> None:
