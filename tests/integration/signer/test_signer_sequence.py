@@ -173,3 +173,40 @@ def test_text_stamps_keep_vietnamese_text_and_vietnam_time(pki, environment, pdf
     assert status.bottom_line, status.pretty_print_details()
     (judged,) = pdfsig(signed.pdf)
     assert judged.signature_valid and judged.certificate_trusted, judged.raw
+
+
+@pytest.mark.integration
+def test_third_signature_keeps_the_first_two_valid(pki, environment, signature_stamp, seal_stamp, pdfsig,
+                                                   judge_statuses):
+    approved = _approve(pki, environment, signature_stamp, level=PadesLevel.B_T, official="official_ec")
+    issued = _issue(approved.pdf, pki, environment, seal_stamp, agency="agency_ec", level=PadesLevel.B_LT)
+    receiver = pki.agency_rsa  # the receiving agency registers it as incoming, archived at B-LTA
+    received = sign_pdf(issued.pdf, key=receiver.key, certificate=receiver.certificate, chain=receiver.chain,
+                        request=SignatureRequest(kind=SignatureKind.INCOMING, level=PadesLevel.B_LTA,
+                                                 incoming_number=7),
+                        environment=environment)
+    statuses = judge_statuses(received.pdf)
+    assert list(statuses) == [approved.field_name, issued.field_name, received.field_name]
+    assert all(status.bottom_line for status in statuses.values())
+    judged = pdfsig(received.pdf)
+    signed = [s for s in judged if s.signer]
+    assert [s.signer for s in signed][:3] == ["Trần Thị Bình", "UBND Phường Hoàn Kiếm", "Sở Nội vụ Thành phố Hà Nội"]
+    assert all(s.signature_valid and s.certificate_trusted for s in signed[:3]), [s.raw for s in signed]
+
+
+@pytest.mark.integration
+def test_key_behind_the_token_bridge_over_http(token_bridge, personal_rsa_token, pki, environment,
+                                               signature_stamp, pdfsig, judge_statuses):
+    from token_bridge.catalogue import certificate_id
+    from token_bridge.client import BridgeKey
+
+    key = BridgeKey(token_bridge.url, certificate_id(personal_rsa_token.certificate),
+                    description="Ký duyệt Quyết định (kiểm thử)")
+    document = documents.decision_pdf(title="PHÓ CHỦ TỊCH", name="Nguyễn Thị Thu Hà")
+    signed = sign_pdf(document, key=key, certificate=key.certificate, chain=personal_rsa_token.chain,
+                      request=SignatureRequest(kind=SignatureKind.APPROVE, level=PadesLevel.B_T,
+                                               signature_image=signature_stamp, title="PHÓ CHỦ TỊCH"),
+                      environment=environment)
+    assert judge_statuses(signed.pdf)[signed.field_name].bottom_line
+    (judged,) = pdfsig(signed.pdf)
+    assert judged.signature_valid and judged.certificate_trusted and judged.signer == "Nguyễn Thị Thu Hà"
