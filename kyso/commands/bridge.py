@@ -18,10 +18,12 @@ import click
 @contextlib.contextmanager
 def _errors():
     from kyso.config import ConfigError
-    from token_bridge.errors import TokenBridgeError
+    from token_bridge.errors import ConfigurationError, TokenBridgeError
 
     try:
         yield
+    except ConfigurationError as error:  # a usage error: exit status 64 (DESIGN.md)
+        raise click.UsageError(f"{error.message_vi}\n{error}") from error
     except TokenBridgeError as error:
         raise click.ClickException(f"{error.message_vi}\n{error}") from error
     except ConfigError as error:
