@@ -34,6 +34,7 @@ from signer.eligibility import check_certificate, find_valid_personal_signature
 from signer.environment import VIETNAM, SigningEnvironment
 from signer.errors import (
     BrokenPdf,
+    DocumentError,
     EncryptedPdf,
     KeyMismatch,
     NotAPdf,
@@ -351,8 +352,10 @@ async def _prepare(document, *, certificate, chain, request, environment) -> Pre
             attr_settings=PdfCMSSignedAttributes(signing_time=moment),
             use_pades=True, is_pdf_sig=True,
         )
-    except (SigningError, PdfError) as exc:
-        raise BrokenPdf(f"không chuẩn bị được văn bản để ký / cannot prepare the document: {exc}") from exc
+    except PdfError as exc:
+        raise BrokenPdf(f"tệp PDF bị hỏng / the PDF is broken: {exc}") from exc
+    except SigningError as exc:  # e.g. a certification signature that forbids any further change
+        raise DocumentError(f"văn bản không cho phép ký thêm / the document cannot take this signature: {exc}") from exc
     state = SigningState(
         state_id=uuid.uuid4().hex,
         kind=kind,

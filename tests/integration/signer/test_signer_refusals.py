@@ -153,3 +153,35 @@ def test_missing_signature_block_is_a_precise_error(pki, environment, signature_
         "không tìm thấy khối chữ ký (dòng chức danh 'CHỦ TỊCH' và dòng họ tên 'Trần Thị Bình') / "
         "signature block not found (title line 'CHỦ TỊCH' above name line 'Trần Thị Bình')"
     )
+
+
+@pytest.mark.integration
+def test_certified_document_that_forbids_changes_is_refused(pki, environment, signature_stamp):
+    import io
+
+    from asn1crypto import keys as asn1_keys
+    from cryptography.hazmat.primitives import serialization
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    from signer.errors import DocumentError
+
+    author = pki.agency_rsa
+    private = author.key.private_key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8,
+                                                   serialization.NoEncryption())
+    stock = signers.SimpleSigner(signing_cert=author.certificate,
+                                 signing_key=asn1_keys.PrivateKeyInfo.load(private),
+                                 cert_registry=SimpleCertificateStore.from_certs(author.chain))
+    certified = signers.PdfSigner(
+        signers.PdfSignatureMetadata(field_name="Certification", certify=True,
+                                     docmdp_permissions=fields.MDPPerm.NO_CHANGES),
+        signer=stock,
+    ).sign_pdf(IncrementalPdfFileWriter(io.BytesIO(documents.sample_decision()))).getvalue()
+    entity = pki.official_ec
+    with pytest.raises(DocumentError) as caught:
+        prepare(certified, certificate=entity.certificate, chain=entity.chain,
+                request=_approve_request(signature_stamp), environment=environment)
+    assert str(caught.value).startswith(
+        "văn bản không cho phép ký thêm / the document cannot take this signature: "
+    )

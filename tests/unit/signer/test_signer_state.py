@@ -102,3 +102,23 @@ def test_environment_rejects_unknown_revocation_mode():
     with pytest.raises(ValueError) as caught:
         SigningEnvironment(trust_roots=[], revocation_mode="sometimes")
     assert str(caught.value) == "revocation_mode must be soft-fail, hard-fail or off, not 'sometimes'"
+
+
+def test_validity_period_is_checked_one_second_either_side(ec_key):
+    from signer.eligibility import check_validity_period
+    from signer.errors import CertificateExpired, CertificateNotYetValid
+
+    certificate = _self_signed(ec_key)
+    validity = certificate["tbs_certificate"]["validity"]
+    not_before, not_after = validity["not_before"].native, validity["not_after"].native
+    second = dt.timedelta(seconds=1)
+    check_validity_period(certificate, not_before)
+    check_validity_period(certificate, not_after)
+    with pytest.raises(CertificateExpired):
+        check_validity_period(certificate, not_after + second)
+    with pytest.raises(CertificateNotYetValid) as caught:
+        check_validity_period(certificate, not_before - second)
+    assert str(caught.value) == (
+        f"chứng thư số chưa có hiệu lực trước {not_before.isoformat()} / "
+        f"the certificate is not valid before {not_before.isoformat()}"
+    )
