@@ -1,0 +1,140 @@
+"""`kyso ledger verify|import-agencies|import-officials|generate`: the tamper-evident ledger of KYSO_HOME.
+
+`kyso ledger verify` exits 0 when the chain is intact and 1 when it is broken, naming each changed, deleted,
+inserted or reordered record by sequence number and record id; 69 when the database cannot be opened.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from kyso.commands.report import EXIT_UNAVAILABLE, _Unavailable, open_ledger
+
+EXIT_DATAERR = 65
+
+
+class _DataError(click.ClickException):
+    exit_code = EXIT_DATAERR
+
+
+@click.group("ledger")
+def ledger():
+    """The hash-chained ledger of signatures, the roster and the documents."""
+
+
+@ledger.command("verify")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.pass_obj
+def verify(home, output_format, lang):
+    """Re-hash every record and follow the chain; exit 0 intact, 1 broken (with where)."""
+    from ledger import LedgerError, verify_chain
+
+    store = open_ledger(home)
+    try:
+        result = verify_chain(store)
+    except LedgerError as exc:
+        raise _Unavailable(str(exc)) from exc
+    finally:
+        store.dispose()
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    else:
+        if result.intact:
+            click.echo(
+                f"Sổ cái nguyên vẹn: {result.records} bản ghi, đầu chuỗi #{result.head_seq} {result.head_hash}"
+                if lang == "vi"
+                else f"Ledger intact: {result.records} records, head #{result.head_seq} {result.head_hash}"
+            )
+        else:
+            click.echo(
+                f"SỔ CÁI BỊ THAY ĐỔI: {len(result.problems)} vấn đề trong {result.records} bản ghi"
+                if lang == "vi"
+                else f"LEDGER BROKEN: {len(result.problems)} problem(s) in {result.records} records"
+            )
+            for problem in result.problems:
+                click.echo(f"  #{problem.seq} {problem.kind.value}: {problem.vi if lang == 'vi' else problem.en}")
+    raise SystemExit(0 if result.intact else 1)
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _DataError(f"không đọc được {path} / cannot read {path}: {exc}") from exc
+
+
+@ledger.command("import-agencies")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def import_agencies(home, csv_file):
+    """Add agencies from CSV: code, legacy_code, name, level, parent_code, valid_from, valid_until."""
+    from ledger import LedgerError, RosterImportError, import_agencies_csv
+
+    text = _read(csv_file)
+    store = open_ledger(home)
+    try:
+        added = import_agencies_csv(store, text, source=Path(csv_file).name)
+    except RosterImportError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise _DataError(str(exc.vi + " / " + exc.en.split(":")[0])) from exc
+    except LedgerError as exc:
+        raise _DataError(str(exc)) from exc
+    finally:
+        store.dispose()
+    click.echo(f"Đã thêm {len(added)} cơ quan / added {len(added)} agencies")
+
+
+@ledger.command("import-officials")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def import_officials(home, csv_file):
+    """Add officials and their certificates from CSV: agency_code, full_name, title, identifiers,
+    certificate_serial, certificate_not_before, certificate_not_after."""
+    from ledger import LedgerError, RosterImportError, import_officials_csv
+
+    text = _read(csv_file)
+    store = open_ledger(home)
+    try:
+        added = import_officials_csv(store, text, source=Path(csv_file).name)
+    except RosterImportError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        raise _DataError(str(exc.vi + " / " + exc.en.split(":")[0])) from exc
+    except LedgerError as exc:
+        raise _DataError(str(exc)) from exc
+    finally:
+        store.dispose()
+    click.echo(f"Đã thêm {added} cán bộ / added {added} officials")
+
+
+@ledger.command("generate")
+@click.option("--year", type=click.IntRange(2000, 2100), default=2025, show_default=True)
+@click.option("--agencies", type=click.IntRange(1, 10_000), default=150, show_default=True)
+@click.option("--outgoing-per-month", type=click.IntRange(0, 100_000), default=200, show_default=True)
+@click.option("--incoming-per-month", type=click.IntRange(0, 100_000), default=80, show_default=True)
+@click.option("--seed", type=int, default=2025, show_default=True)
+@click.pass_obj
+def generate(home, year, agencies, outgoing_per_month, incoming_per_month, seed):
+    """Fill the ledger with a generated year of activity (load tests and demos; about a million signatures
+    at the defaults). Use an empty database."""
+    from ledger import LedgerError
+    from ledger.activity import generate_year
+
+    store = open_ledger(home)
+    try:
+        summary = generate_year(store, year=year, agencies=agencies, outgoing_per_month=outgoing_per_month,
+                                incoming_per_month=incoming_per_month, seed=seed)
+    except LedgerError as exc:
+        raise _DataError(str(exc)) from exc
+    finally:
+        store.dispose()
+    click.echo(f"{summary.agencies} cơ quan, {summary.documents} văn bản, {summary.records} bản ghi / "
+               f"{summary.agencies} agencies, {summary.documents} documents, {summary.records} records")
+
+
+__all__ = ["ledger", "EXIT_UNAVAILABLE"]
