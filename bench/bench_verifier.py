@@ -40,22 +40,6 @@ def timed(operation, count: int) -> list[float]:
     return samples
 
 
-def nss_database(folder: Path, pki) -> Path | None:
-    if not shutil.which("certutil") or not shutil.which("pdfsig"):
-        return None
-    db = folder / "nss"
-    db.mkdir()
-    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True, capture_output=True)
-    (folder / "root.der").write_bytes(pki.root.der)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "kyso-test-root", "-t", "C,C,C",
-                    "-i", str(folder / "root.der")], check=True, capture_output=True)
-    for name in ("root", "gov"):
-        (folder / f"{name}.crl").write_bytes(pki.crl_der(name))
-        subprocess.run(["crlutil", "-I", "-d", f"sql:{db}", "-i", str(folder / f"{name}.crl")],
-                       capture_output=True)
-    return db
-
-
 def main() -> None:
     logging.disable(logging.WARNING)  # pyHanko logs every suspicion; the benchmark measures, not reports
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -65,7 +49,7 @@ def main() -> None:
     from tests.support.documents import sample_decision
     from tests.support.pki import build_test_pki
     from tests.support.servers import free_port, serve_wsgi
-    from tests.support.verifier import VerifierKit, sign_pdf
+    from tests.support.verifier import VerifierKit, nss_database, sign_pdf
     from service.pki import create_pki_app
     from verifier import Indication
 

@@ -232,3 +232,29 @@ def shared_verifier(verifier_kit):
     """One online Verifier trusting the test root, reused by every test (as a batch would)."""
     with verifier_kit.verifier() as verifier:
         yield verifier
+
+
+def nss_database(folder, pki):
+    """An NSS database for `pdfsig` that trusts the test root (C,C,C) and holds the current CRLs
+    (DESIGN.md pitfall: pdfsig needs both to judge trust and revocation). None without the NSS tools."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if not shutil.which("certutil") or not shutil.which("pdfsig"):
+        return None
+    folder = Path(folder)
+    db = folder / "nss"
+    db.mkdir(exist_ok=True)
+    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True, capture_output=True)
+    (folder / "root.der").write_bytes(pki.root.der)
+    subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "kyso-test-root", "-t", "C,C,C",
+                    "-i", str(folder / "root.der")], check=True, capture_output=True)
+    (folder / "gov.der").write_bytes(pki.gov.der)  # crlutil needs the CRL issuer in the database
+    subprocess.run(["certutil", "-A", "-d", f"sql:{db}", "-n", "kyso-test-gov", "-t", ",,",
+                    "-i", str(folder / "gov.der")], check=True, capture_output=True)
+    for name in ("root", "gov"):
+        (folder / f"{name}.crl").write_bytes(pki.crl_der(name))
+        subprocess.run(["crlutil", "-I", "-d", f"sql:{db}", "-i", str(folder / f"{name}.crl")],
+                       check=True, capture_output=True)
+    return db
