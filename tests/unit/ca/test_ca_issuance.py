@@ -169,3 +169,35 @@ def test_crl_numbers_increase_and_list_revocations(authority, clock):
     clock.now = NOW + timedelta(days=8)  # past nextUpdate: a new one is published on demand
     fourth = asn1_crl.CertificateList.load(authority.current_crl("gov"))
     assert fourth.crl_number_value.native == 3
+
+
+def test_validity_boundaries_one_second_either_side(authority):
+    """STYLE.md: time checks tested one second either side of the boundary."""
+    key = InMemoryKey.generate_ec()
+    csr = build_csr(PERSON, key)
+    limit = timedelta(days=1826)
+    exact = authority.issue_from_csr(csr, issuer="gov", profile="personal", not_before=NOW, not_after=NOW + limit)
+    assert exact.certificate.not_valid_after == NOW + limit
+    with pytest.raises(RequestRejected):
+        authority.issue_from_csr(csr, issuer="gov", profile="personal", not_before=NOW,
+                                 not_after=NOW + limit + timedelta(seconds=1))
+    gov = authority.issuer("gov").certificate
+    inside = authority.issue_from_csr(csr, issuer="gov", profile="personal", not_before=gov.not_valid_before,
+                                      not_after=gov.not_valid_before + timedelta(days=1))
+    assert inside.certificate.not_valid_before == gov.not_valid_before
+    with pytest.raises(RequestRejected) as caught:
+        authority.issue_from_csr(csr, issuer="gov", profile="personal",
+                                 not_before=gov.not_valid_before - timedelta(seconds=1),
+                                 not_after=gov.not_valid_before + timedelta(days=1))
+    assert caught.value.english == "validity falls outside the validity of CA gov"
+    with pytest.raises(RequestRejected) as caught:
+        authority.issue_from_csr(csr, issuer="gov", profile="personal", not_before=NOW, not_after=NOW)
+    assert caught.value.english == "notAfter must be later than notBefore"
+
+
+def test_default_validity_never_outlives_the_issuer(authority):
+    gov = authority.issuer("gov").certificate
+    late = gov.not_valid_after - timedelta(days=10)
+    issued = authority.issue_from_csr(build_csr(PERSON, InMemoryKey.generate_ec()), issuer="gov", profile="personal",
+                                      not_before=late)
+    assert issued.certificate.not_valid_after == gov.not_valid_after
