@@ -15,6 +15,7 @@ Public API (what the service, the CLI and the bridge call):
         completed before (StateAlreadyUsed, through `used_states.claim(state_id)`)
     sign_cades(data, key=, certificate=, chain=, timestamper=None) -> bytes   (detached .p7s, DER)
     KeySigner(key, certificate, chain): a pyHanko `Signer` over any DigestSigner
+    async_prepare / async_complete: the same inside a running event loop
 
 Kinds (Decree 30, Appendix I): approve (personal certificate; blue signature image between the title
 and name lines, or in a named empty field, or at coordinates), issue (agency certificate; red seal over
@@ -28,7 +29,15 @@ from signer.cms import KeySigner, sign_cades
 from signer.environment import VIETNAM, SigningEnvironment
 from signer.errors import SignerError
 from signer.image import StampImage
-from signer.pades import PreparedSignature, SignedDocument, complete, prepare, sign_pdf
+from signer.pades import (
+    PreparedSignature,
+    SignedDocument,
+    async_complete,
+    async_prepare,
+    complete,
+    prepare,
+    sign_pdf,
+)
 from signer.request import (
     CopyForm,
     IssuedNumber,
@@ -60,6 +69,8 @@ __all__ = [
     "SigningState",
     "StampImage",
     "UsedStates",
+    "async_complete",
+    "async_prepare",
     "complete",
     "prepare",
     "sign_cades",

@@ -279,11 +279,13 @@ def _field_name(writer, kind: SignatureKind) -> str:
 def prepare(document: bytes, *, certificate: x509.Certificate, chain=(), request: SignatureRequest,
             environment: SigningEnvironment) -> PreparedSignature:
     """Check, lay out and write the document to be signed; return the digest to sign and the state."""
-    return asyncio.run(_prepare(document, certificate=certificate, chain=tuple(chain), request=request,
+    return asyncio.run(async_prepare(document, certificate=certificate, chain=tuple(chain), request=request,
                                 environment=environment))
 
 
-async def _prepare(document, *, certificate, chain, request, environment) -> PreparedSignature:
+async def async_prepare(document, *, certificate, chain=(), request, environment) -> PreparedSignature:
+    """`prepare` for callers already inside an event loop."""
+    chain = tuple(chain)
     from pyhanko.pdf_utils.form_tools import get_single_field_annot
     from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.sign import fields, signers
@@ -384,10 +386,11 @@ async def _prepare(document, *, certificate, chain, request, environment) -> Pre
 def complete(state: SigningState, signature_value: bytes, *, environment: SigningEnvironment,
              used_states: UsedStates) -> SignedDocument:
     """Embed the signature value into the prepared document; add timestamps and validation data."""
-    return asyncio.run(_complete(state, signature_value, environment=environment, used_states=used_states))
+    return asyncio.run(async_complete(state, signature_value, environment=environment, used_states=used_states))
 
 
-async def _complete(state, signature_value, *, environment, used_states) -> SignedDocument:
+async def async_complete(state, signature_value, *, environment, used_states) -> SignedDocument:
+    """`complete` for callers already inside an event loop."""
     from pyhanko.sign import signers
     from pyhanko.sign.general import SigningError
     from pyhanko.sign.signers.pdf_byterange import PreparedByteRangeDigest
