@@ -240,6 +240,61 @@ class Authority:
             not_before=not_before, not_after=not_after, validity_days=validity_days,
         )
 
+    def renew(
+        self, serial_number: int, *, csr: bytes | None = None, validity_days: int | None = None
+    ) -> IssuedCertificate:
+        """Re-issue a valid certificate for the same subject (same key, or the key of `csr`).
+
+        Decree 68/2024: a renewal extends the validity by at most the profile's `max_renewal_days` (3 years)
+        past the current notAfter; the new certificate still obeys the profile's maximum validity.
+        """
+        record = self.store.find_certificate(serial_number)
+        if record is None:
+            raise UnknownCertificate(
+                f"không có chứng thư số hiệu {serial_number:X}",
+                f"no certificate with serial {serial_number:X} was issued here",
+            )
+        if record.is_revoked:
+            raise RequestRejected(
+                "chứng thư đã bị thu hồi, không gia hạn được", "a revoked certificate cannot be renewed"
+            )
+        now = self.clock()
+        if record.not_after <= now:
+            raise RequestRejected(
+                "chứng thư đã hết hạn: hãy đề nghị cấp mới", "the certificate has expired: request a new one"
+            )
+        profile = self._profile(record.profile)
+        if profile.max_renewal_days is None:
+            raise RequestRejected(
+                f"hồ sơ {profile.name} không cho phép gia hạn", f"profile {profile.name} does not allow renewal"
+            )
+        old = record.certificate
+        attributes = name_attributes(old.subject)
+        public_key = old.public_key
+        if csr is not None:
+            request = read_csr(csr)
+            if request.attributes != attributes:
+                raise RequestRejected(
+                    "CSR gia hạn phải giữ nguyên chủ thể của chứng thư",
+                    "the CSR of a renewal must keep the subject of the certificate",
+                )
+            public_key = request.public_key
+        limit = record.not_after + timedelta(days=profile.max_renewal_days)
+        if validity_days is not None:
+            not_after = now + timedelta(days=validity_days)
+        else:  # as far as both rules allow
+            not_after = min(limit, now + timedelta(days=profile.max_validity_days))
+        if not_after > limit:
+            raise RequestRejected(
+                f"gia hạn thêm tối đa {profile.max_renewal_days} ngày (đến {limit:%Y-%m-%d})",
+                f"a renewal extends the validity by at most {profile.max_renewal_days} days "
+                f"(to {limit:%Y-%m-%d})",
+            )
+        return self.issue(
+            issuer=record.issuer, profile=record.profile, attributes=attributes, public_key=public_key,
+            not_before=now, not_after=not_after,
+        )
+
     def _profile(self, name: str):
         try:
             return self.profiles.get(name)

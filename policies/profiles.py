@@ -108,6 +108,7 @@ class CertificateProfile:
     path_length: int | None = None
     extended_key_usage_critical: bool = False
     ocsp_no_check: bool = False
+    max_renewal_days: int | None = None  # None: certificates of this profile are not renewed
 
     def check_subject(self, attributes: Iterable[tuple[str, str]]) -> None:
         """Raise `SubjectViolation` naming the first attribute that does not fit this profile."""
@@ -227,7 +228,7 @@ def check_public_key(public_key: asn1_keys.PublicKeyInfo, requirements: KeyRequi
 _PROFILE_KEYS = {
     "description", "holder", "key_usage", "extended_key_usage", "certificate_policies", "max_validity_days",
     "required_attributes", "allowed_attributes", "identifiers", "revocation_pointers", "is_ca",
-    "path_length", "extended_key_usage_critical", "ocsp_no_check",
+    "path_length", "extended_key_usage_critical", "ocsp_no_check", "max_renewal_days",
 }
 
 
@@ -258,6 +259,7 @@ def parse_profiles(text: str) -> ProfileSet:
             path_length=entry.get("path_length"),
             extended_key_usage_critical=bool(entry.get("extended_key_usage_critical", False)),
             ocsp_no_check=bool(entry.get("ocsp_no_check", False)),
+            max_renewal_days=entry.get("max_renewal_days"),
         )
     keys = data.get("keys", {})
     extra = sorted(set(keys) - {"rsa_min_bits", "ec_curves"})

@@ -77,6 +77,60 @@ def issue(home, csr_file, profile: str, issuer: str, days: int | None, out: Path
                err=True)
 
 
+@ca.command("renew")
+@click.argument("serial")
+@click.option("--csr", "csr_file", type=click.File("rb"), help="A CSR with a new key (same subject).")
+@click.option("--days", type=click.IntRange(1, None), help="Validity from now in days (default: 3 more years).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the certificate (PEM) here.")
+@click.pass_obj
+def renew(home, serial: str, csr_file, days: int | None, out: Path | None) -> None:
+    """Renew a valid certificate: same subject, validity extended by at most 3 years (Decree 68/2024)."""
+    from asn1crypto import pem
+
+    serial_number = parse_serial(serial)
+    with _errors():
+        issued = _authority(home).renew(serial_number, csr=csr_file.read() if csr_file else None,
+                                        validity_days=days)
+    output = pem.armor("CERTIFICATE", issued.certificate.dump())
+    if out:
+        out.write_bytes(output)
+    else:
+        sys.stdout.buffer.write(output)
+        sys.stdout.flush()
+    click.echo(f"Đã gia hạn / renewed {serial_number:X} as {issued.serial_number:X} "
+               f"(to {issued.certificate.not_valid_after:%Y-%m-%d})", err=True)
+
+
+@ca.command("list")
+@click.option("--issuer", default="gov", show_default=True)
+@click.option("--format", "output", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def list_certificates(home, issuer: str, output: str) -> None:
+    """The certificates issued by a CA, with their status (reads the database only: no PIN)."""
+    import json
+
+    from ca.store import Store
+
+    with _errors():
+        store = Store.open(home.database_url())
+        try:
+            records = store.certificates_of(issuer)
+        finally:
+            store.close()
+    rows = [{
+        "serial": format(r.serial_number, "X"), "profile": r.profile, "subject": r.subject,
+        "not_before": r.not_before.isoformat(), "not_after": r.not_after.isoformat(),
+        "revoked_at": r.revoked_at.isoformat() if r.revoked_at else None,
+        "revocation_reason": r.revocation_reason.camel if r.revocation_reason else None,
+    } for r in records]
+    if output == "json":
+        click.echo(json.dumps({"issuer": issuer, "certificates": rows}, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        state = f"revoked {row['revoked_at']} ({row['revocation_reason']})" if row["revoked_at"] else "valid"
+        click.echo(f"{row['serial']:32} {row['profile']:9} to {row['not_after'][:10]}  {state:12}  {row['subject']}")
+
+
 @ca.command("revoke")
 @click.argument("serial")
 @click.option("--reason", default="unspecified", show_default=True,

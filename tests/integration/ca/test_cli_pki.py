@@ -251,3 +251,24 @@ def test_enrolment_refuses_a_subject_outside_the_profile_before_touching_the_tok
     listing = run("pkcs11-tool", "--module", "/usr/lib/softhsm/libsofthsm2.so", "--token-label", "official-bad",
                   "--login", "--pin", TOKEN_PIN, "--list-objects", env=home.env).stdout
     assert "Private Key Object" not in listing
+
+
+def test_list_and_renew(home, tmp_path):
+    import json
+
+    csr = openssl_csr(tmp_path, "dung", "/C=VN/O=UBND Phường Đống Đa/CN=Phạm Thị Dung/UID=CMND:012345678")
+    first = tmp_path / "dung.pem"
+    home.kyso("ca", "issue", str(csr), "--profile", "personal", "--days", "365", "--out", str(first))
+    serial = run("openssl", "x509", "-in", str(first), "-noout", "-serial").stdout.strip().split("=")[1]
+    renewed = tmp_path / "renewed.pem"
+    done = home.kyso("ca", "renew", serial, "--out", str(renewed))
+    assert f"renewed {serial.lstrip('0')} as" in done.stderr
+    old_subject = run("openssl", "x509", "-in", str(first), "-noout", "-subject", "-nameopt", "utf8").stdout
+    assert run("openssl", "x509", "-in", str(renewed), "-noout", "-subject", "-nameopt", "utf8").stdout == old_subject
+    listed = json.loads(home.kyso("ca", "list", "--format", "json").stdout)["certificates"]
+    dung = [c for c in listed if "CMND:012345678" in c["subject"]]
+    assert len(dung) == 2
+    assert all(c["revoked_at"] is None and c["profile"] == "personal" for c in dung)
+    too_long = home.kyso("ca", "renew", serial, "--days", "5000", check=False)
+    assert too_long.returncode == 1
+    assert "validity exceeds the 1826 days allowed by profile personal" in too_long.stderr

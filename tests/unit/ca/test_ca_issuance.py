@@ -201,3 +201,52 @@ def test_default_validity_never_outlives_the_issuer(authority):
     issued = authority.issue_from_csr(build_csr(PERSON, InMemoryKey.generate_ec()), issuer="gov", profile="personal",
                                       not_before=late)
     assert issued.certificate.not_valid_after == gov.not_valid_after
+
+
+def test_renewal_extends_by_at_most_three_years(authority, clock):
+    key = InMemoryKey.generate_ec()
+    first = authority.issue_from_csr(build_csr(PERSON, key), issuer="gov", profile="personal", validity_days=730)
+    clock.now = NOW + timedelta(days=700)
+    renewed = authority.renew(first.serial_number)
+    assert renewed.serial_number != first.serial_number
+    assert renewed.certificate.subject.dump() == first.certificate.subject.dump()
+    assert renewed.certificate.public_key.dump() == key.public_key_info().dump()
+    assert renewed.certificate.not_valid_before == NOW + timedelta(days=700)
+    assert renewed.certificate.not_valid_after == NOW + timedelta(days=730 + 1096)
+    with pytest.raises(RequestRejected) as caught:
+        authority.renew(first.serial_number, validity_days=30 + 1096 + 1)
+    assert caught.value.english == (
+        f"a renewal extends the validity by at most 1096 days (to {NOW + timedelta(days=730 + 1096):%Y-%m-%d})"
+    )
+
+
+def test_renewal_with_a_new_key_keeps_the_subject(authority):
+    first = authority.issue_from_csr(build_csr(PERSON, InMemoryKey.generate_ec()), issuer="gov", profile="personal",
+                                     validity_days=365)
+    new_key = InMemoryKey.generate_ec()
+    renewed = authority.renew(first.serial_number, csr=build_csr(PERSON, new_key))
+    assert renewed.certificate.public_key.dump() == new_key.public_key_info().dump()
+    other_subject = [*PERSON[:-1], ("user_id", "CCCD:001190054321")]
+    with pytest.raises(RequestRejected) as caught:
+        authority.renew(first.serial_number, csr=build_csr(other_subject, new_key))
+    assert caught.value.english == "the CSR of a renewal must keep the subject of the certificate"
+
+
+def test_renewal_refusals(authority, clock):
+    issued = authority.issue_from_csr(build_csr(PERSON, InMemoryKey.generate_ec()), issuer="gov", profile="personal",
+                                      validity_days=10)
+    ocsp_record = next(r for r in authority.store.certificates_of("gov") if r.profile == "ocsp")
+    with pytest.raises(RequestRejected) as caught:
+        authority.renew(ocsp_record.serial_number)
+    assert caught.value.english == "profile ocsp does not allow renewal"
+    clock.now = NOW + timedelta(days=10)
+    with pytest.raises(RequestRejected) as caught:
+        authority.renew(issued.serial_number)
+    assert caught.value.english == "the certificate has expired: request a new one"
+    clock.now = NOW
+    authority.revoke(issued.serial_number, reason=RevocationReason.SUPERSEDED)
+    with pytest.raises(RequestRejected) as caught:
+        authority.renew(issued.serial_number)
+    assert caught.value.english == "a revoked certificate cannot be renewed"
+    with pytest.raises(UnknownCertificate):
+        authority.renew(0x42)
