@@ -126,6 +126,13 @@ def test_folder_batch_summarises_failures(cli_env, pki, personal_rsa_token, tmp_
     assert "3-hong.pdf: tệp PDF bị hỏng / the PDF is broken" in done.stderr
     assert sorted(p.name for p in out.iterdir()) == ["1-quyet-dinh.pdf", "2-quyet-dinh.pdf", "4-cong-van.xml.p7s"]
     assert {p.name: _digest(p) for p in folder.iterdir()} == before
+    gov = tmp_path / "gov.pem"
+    gov.write_bytes(pki.gov.pem)
+    verified = subprocess.run(
+        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(out / "4-cong-van.xml.p7s"),
+         "-content", str(folder / "4-cong-van.xml"), "-CAfile", str(cli_env["root"]), "-certfile", str(gov),
+         "-purpose", "any", "-out", "/dev/null"], capture_output=True, text=True)
+    assert verified.returncode == 0 and "Verification successful" in verified.stderr, verified.stderr
 
 
 @pytest.mark.integration

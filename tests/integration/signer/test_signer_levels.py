@@ -47,5 +47,15 @@ def test_every_level_is_valid_and_trusted_for_both_judges(pki, environment, sign
     assert personal[0].signature_valid, personal[0].raw
     assert personal[0].certificate_trusted, personal[0].raw
     assert personal[0].signer == entity.certificate.subject.native["common_name"]
-    # no stray unsigned fields: the only other entry is the B-LTA document timestamp
+    # no stray unsigned fields: the only other entry is the B-LTA document timestamp. pdfsig does not verify
+    # RFC 3161 document timestamps ("Signature Type: unknown"), so pyHanko alone judges that one.
     assert len(judged) == len(timestamps) + 1
+    for document_timestamp in (s for s in judged if s.field != signed.field_name):
+        assert document_timestamp.signer == pki.tsa.certificate.subject.native["common_name"]
+    for embedded in timestamps:
+        from pyhanko.sign.validation import validate_pdf_timestamp
+        from pyhanko_certvalidator import ValidationContext
+
+        ts_status = validate_pdf_timestamp(embedded, validation_context=ValidationContext(
+            trust_roots=pki.trust_roots, allow_fetching=True))
+        assert ts_status.valid and ts_status.intact and ts_status.trusted
