@@ -10,11 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import textwrap
 from zoneinfo import ZoneInfo
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
-_A4 = (595.28, 841.89)
 _VERDICT = {
     "TOTAL_PASSED": "HỢP LỆ",
     "TOTAL_FAILED": "KHÔNG HỢP LỆ",
@@ -70,41 +68,13 @@ def receipt_lines(validation, *, now: dt.datetime) -> list[tuple[str, bool]]:
 
 def build_receipt(validation, *, components, now: dt.datetime) -> bytes:
     """The receipt PDF; signed (PAdES, invisible) when the service has a receipt signer."""
-    from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.generic import pdf_name
-    from pyhanko.pdf_utils.writer import PdfFileWriter
+    from service.text_pdf import A4, TextLine, build_text_pdf
 
-    from signer.font import serif, serif_bold
-
-    regular, bold = serif(), serif_bold()
-    writer = PdfFileWriter()
-    fonts = generic.DictionaryObject({pdf_name("/F1"): regular.add_to(writer), pdf_name("/F2"): bold.add_to(writer)})
-    operations: list[bytes] = []
-    y = _A4[1] - 60
+    lines = []
     for text, is_bold in receipt_lines(validation, now=now):
-        font = bold if is_bold else regular
-        wrapped = textwrap.wrap(text, width=95, subsequent_indent="    ") or [""]
-        for piece in wrapped:
-            if piece:
-                size = 12 if is_bold else 11
-                centred = text.isupper() or text.startswith("Độc lập")
-                x = (_A4[0] - font.width(piece, size)) / 2 if centred else 50
-                operations.append(font.show_text(piece, resource_name="F2" if is_bold else "F1", size=size, x=x, y=y))
-            y -= 16
-            if y < 50:
-                break
-    content = generic.StreamObject(stream_data=b"".join(operations))
-    page = generic.DictionaryObject({
-        pdf_name("/Type"): pdf_name("/Page"),
-        pdf_name("/MediaBox"): generic.ArrayObject([generic.FloatObject(0), generic.FloatObject(0),
-                                                    generic.FloatObject(_A4[0]), generic.FloatObject(_A4[1])]),
-        pdf_name("/Resources"): generic.DictionaryObject({pdf_name("/Font"): fonts}),
-        pdf_name("/Contents"): writer.add_object(content),
-    })
-    writer.insert_page(page)
-    output = io.BytesIO()
-    writer.write(output)
-    pdf = output.getvalue()
+        centred = is_bold and (text.isupper() or text.startswith("Độc lập"))
+        lines.append(TextLine(text, bold=is_bold, size=12 if is_bold else 11, centre_x=A4[0] / 2 if centred else None))
+    pdf = build_text_pdf(lines)
     if components.receipt_signer is None:
         return pdf
     return _sign(pdf, components)

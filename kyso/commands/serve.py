@@ -26,12 +26,48 @@ def _migrate(settings) -> None:
     migrate_all(settings)
 
 
+def components_from_home(home, settings):
+    """The service's libraries for a kyso home: the verifier's [verifier] settings, the home's demo PKI as
+    trust root and intermediate (when there is one), its TSA, and its CA mounted at /pki when the CA token's
+    PIN is available (KYSO_CA_PIN, or asked on a console)."""
+    import json
+
+    from kyso.enrolment import manifest_path
+    from service.wiring import Components, read_certificates
+    from verifier import ValidationSettings
+
+    roots = [cert for path in settings.trust_roots for cert in read_certificates(path)]
+    intermediates = [cert for path in settings.intermediates for cert in read_certificates(path)]
+    tsa_url = settings.tsa_url
+    authority = None
+    manifest = manifest_path(home)
+    if manifest.exists():
+        roots += read_certificates(str(home.pki_dir / "root.crt"))
+        intermediates += read_certificates(str(home.pki_dir / "gov.crt"))
+        base_url = json.loads(manifest.read_text(encoding="utf-8"))["base_url"]
+        tsa_url = tsa_url or f"{base_url}/pki/tsa"
+        if settings.mount_pki and (os.environ.get("KYSO_CA_PIN") or sys.stdin.isatty()):
+            from kyso.enrolment import open_authority
+
+            authority = open_authority(home)
+    return Components.build(
+        database_url=settings.database_url,
+        trust_roots=tuple(roots),
+        intermediates=tuple(intermediates),
+        tsa_url=tsa_url,
+        verifier_settings=ValidationSettings.from_config(home.section("verifier"), base=home.path),
+        authority=authority,
+    )
+
+
 def wsgi_app():
     """The WSGI application for gunicorn, configured from KYSO_HOME (its kyso.toml and KYSO_* variables)."""
     from kyso.config import Home
     from service.app import create_app
 
-    return create_app(_settings(Home.locate()))
+    home = Home.locate()
+    settings = _settings(home)
+    return create_app(settings, components=components_from_home(home, settings))
 
 
 @click.group(invoke_without_command=True)
@@ -60,7 +96,7 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, workers: i
         os.execv(sys.executable, command)
     from service.app import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, components=components_from_home(home, settings))
     click.echo(f"kyso service on http://{host}:{port}/ (database {settings.database_url.split('://')[0]})", err=True)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
