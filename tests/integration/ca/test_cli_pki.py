@@ -271,4 +271,4 @@ def test_list_and_renew(home, tmp_path):
     assert all(c["revoked_at"] is None and c["profile"] == "personal" for c in dung)
     too_long = home.kyso("ca", "renew", serial, "--days", "5000", check=False)
     assert too_long.returncode == 1
-    assert "validity exceeds the 1826 days allowed by profile personal" in too_long.stderr
+    assert "a renewal extends the validity by at most 1096 days" in too_long.stderr
