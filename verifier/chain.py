@@ -8,6 +8,9 @@ this module maps its exceptions to ETSI EN 319 102-1 sub-indications with a mess
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -153,7 +156,87 @@ async def validate_chain(
             "chain.invalid", f"the {role_en}'s chain is not valid: {exc.failure_msg}",
             f"chuỗi chứng thư số {role_vi} không hợp lệ: {exc.failure_msg}",
         ),))
-    return ChainResult(Indication.TOTAL_PASSED, None, path, _legacy_warnings(path, algorithms, context.moment))
+    return _passed(path, algorithms, context.moment, role_en, role_vi)
+
+
+def _passed(path: ValidationPath, algorithms: AlgorithmRules, moment: datetime, role_en: str,
+            role_vi: str) -> ChainResult:
+    warnings = _legacy_warnings(path, algorithms, moment)
+    if any(w.severity is Severity.ERROR for w in warnings):
+        # A SHA-1 CA chain after the configured date (policies.algorithms).
+        return ChainResult(Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE, path, warnings)
+    return ChainResult(Indication.TOTAL_PASSED, None, path, warnings)
+
+
+class ChainCache:
+    """Chain results that passed, reused across the files of a batch (DESIGN.md: one validation context for
+    a thousand files). A result found for one signing time holds for any other time inside its window: every
+    certificate of the path valid then, and before any revocation date that the revocation data used lists
+    for them. Entries live `ttl` seconds, the freshness the HTTP cache already assumes for CRLs and OCSP."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self._entries: dict = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, key, moment: datetime):
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        _, (start, end), value = entry
+        return value if start <= moment < end else None
+
+    def store(self, key, window: tuple[datetime, datetime], value) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic() + self.ttl, window, value)
+
+
+async def validate_chain_cached(
+    certificate: x509.Certificate, *, context: ValidationContext, key_usage: KeyUsageConstraints,
+    time_proven: bool, algorithms: AlgorithmRules, cache: ChainCache | None, document_revinfo: set[bytes],
+    role_en: str = "signer", role_vi: str = "người ký",
+) -> tuple[ChainResult, tuple[RevocationEvidence, ...]]:
+    """`validate_chain` with the batch cache; returns the result and the revocation data it rests on."""
+    key = (certificate.dump(), role_en, hashlib.sha256(b"".join(sorted(document_revinfo))).digest())
+    if cache is not None:
+        hit = cache.lookup(key, context.moment)
+        if hit is not None:
+            path, evidence = hit
+            return _passed(path, algorithms, context.moment, role_en, role_vi), evidence
+    result = await validate_chain(certificate, context=context, key_usage=key_usage, time_proven=time_proven,
+                                  algorithms=algorithms, role_en=role_en, role_vi=role_vi)
+    evidence = revocation_evidence(result.path, context, from_document=document_revinfo)
+    if cache is not None and result.indication is Indication.TOTAL_PASSED:
+        cache.store(key, _window(result.path, context), (result.path, evidence))
+    return result, evidence
+
+
+def _window(path: ValidationPath, context: ValidationContext) -> tuple[datetime, datetime]:
+    certs = list(path.iter_certs(include_root=True))
+    start = max(c["tbs_certificate"]["validity"]["not_before"].native for c in certs)
+    end = min(c["tbs_certificate"]["validity"]["not_after"].native for c in certs)
+    serials = {c.serial_number for c in certs}
+    for revoked_at in _revocation_dates(serials, context):
+        end = min(end, revoked_at)
+    return start, end
+
+
+def _revocation_dates(serials: set[int], context: ValidationContext):
+    """Every revocation date the context's CRLs and OCSP responses give for these serial numbers."""
+    for crl in context.crls:
+        for entry in crl["tbs_cert_list"]["revoked_certificates"] or ():
+            if entry["user_certificate"].native in serials:
+                yield entry["revocation_date"].native
+    for response in context.ocsps:
+        try:
+            data = response["response_bytes"]["response"].parsed["tbs_response_data"]
+        except (KeyError, ValueError, TypeError):
+            continue
+        for single in data["responses"]:
+            status = single["cert_status"]
+            if single["cert_id"]["serial_number"].native in serials and status.name == "revoked":
+                yield status.chosen["revocation_time"].native
 
 
 def _legacy_warnings(path: ValidationPath, algorithms: AlgorithmRules, at: datetime) -> tuple[Message, ...]:

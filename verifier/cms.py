@@ -18,7 +18,7 @@ from pyhanko.sign.validation.generic_cms import extract_certs_for_validation, va
 from pyhanko_certvalidator import ValidationContext
 
 from policies.algorithms import AlgorithmRules, KeyDescription
-from verifier.chain import TSA_KEY_USAGE, anchor_name, display_name, revocation_evidence, validate_chain
+from verifier.chain import TSA_KEY_USAGE, ChainCache, anchor_name, display_name, validate_chain_cached
 from verifier.report import Indication, Message, RevocationEvidence, Severity, SubIndication, TimestampInfo, iso
 
 
@@ -55,32 +55,6 @@ def check_signature_value(
     return None
 
 
-class TsaChainCache:
-    """Positive chain results for TSA certificates validated *now*, kept `ttl` seconds: a batch stamped by
-    one TSA validates its chain once, with the same freshness assumption as the HTTP cache of CRLs and
-    OCSP responses. Keyed by the certificate and the document's own validation data (offline mode)."""
-
-    def __init__(self, ttl: float):
-        import threading
-
-        self.ttl = ttl
-        self._entries: dict = {}
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        import time
-
-        with self._lock:
-            entry = self._entries.get(key)
-            return entry[1] if entry is not None and entry[0] > time.monotonic() else None
-
-    def put(self, key, value) -> None:
-        import time
-
-        with self._lock:
-            self._entries[key] = (time.monotonic() + self.ttl, value)
-
-
 @dataclass(frozen=True)
 class TimestampCheck:
     info: TimestampInfo | None
@@ -105,7 +79,7 @@ async def check_timestamp_token(
     algorithms: AlgorithmRules,
     as_document_timestamp: bool = False,
     document_revinfo: set[bytes] = frozenset(),
-    cache: TsaChainCache | None = None,
+    cache: ChainCache | None = None,
 ) -> TimestampCheck:
     """An RFC 3161 token: its imprint, its signature and the TSA's chain (now). A signature timestamp that
     fails only costs the signature its proof of time; a document timestamp that fails fails itself."""
@@ -142,17 +116,10 @@ async def check_timestamp_token(
         info = TimestampInfo(tsa, gen_time, False, False)
         return TimestampCheck(info, tsa_cert, failure[:2], (failure[2],), digest_algorithm=digest_algorithm,
                               signature_algorithm=signature_algorithm)
-    key = (tsa_cert.dump(), hashlib.sha256(b"".join(sorted(document_revinfo))).digest())
-    cached = cache.get(key) if cache is not None else None
-    if cached is not None:
-        chain, revocation = cached
-    else:
-        chain = await validate_chain(tsa_cert, context=context, key_usage=TSA_KEY_USAGE, time_proven=True,
-                                     algorithms=algorithms, role_en="timestamp authority",
-                                     role_vi="đơn vị cấp dấu thời gian")
-        revocation = revocation_evidence(chain.path, context, from_document=set(document_revinfo))
-        if cache is not None and chain.indication is Indication.TOTAL_PASSED:
-            cache.put(key, (chain, revocation))
+    chain, revocation = await validate_chain_cached(
+        tsa_cert, context=context, key_usage=TSA_KEY_USAGE, time_proven=True, algorithms=algorithms,
+        cache=cache, document_revinfo=set(document_revinfo), role_en="timestamp authority",
+        role_vi="đơn vị cấp dấu thời gian")
     trusted = chain.indication is Indication.TOTAL_PASSED
     messages.extend(chain.messages)
     if trusted:

@@ -30,7 +30,7 @@ from pyhanko_certvalidator import ValidationContext
 from policies.anchors import fingerprint
 from policies.identity import HolderKind, parse_identity
 from policies.validation import ChangeClass
-from verifier.chain import SIGNER_KEY_USAGE, ChainResult, anchor_name, revocation_evidence, validate_chain
+from verifier.chain import SIGNER_KEY_USAGE, ChainResult, anchor_name, validate_chain_cached
 from verifier.cms import TimestampCheck, check_signature_value, check_timestamp_token, signature_algorithms
 from verifier.report import (
     FileReport, Indication, Message, Modifications, Severity, SignatureKind, SignatureReport, SubIndication,
@@ -62,7 +62,7 @@ class Environment:
     policy: object  # policies.validation.ValidationPolicy
     new_context: ContextFactory  # (moment=, extra_certs=, document=) -> ValidationContext
     now: datetime
-    tsa_cache: object = None  # verifier.cms.TsaChainCache shared by the Verifier, or None
+    chain_cache: object = None  # verifier.chain.ChainCache shared by the Verifier, or None
 
 
 def read_document_data(reader: PdfFileReader) -> DocumentData:
@@ -344,7 +344,7 @@ async def judge_cms_signer(
         timestamp = await check_timestamp_token(
             tst, expected_imprint=lambda algo: _hash(algo, signer_info["signature"].native),
             context=env.new_context(moment=tst_moment, document=document), algorithms=policy.algorithms,
-            document_revinfo=document.revinfo_dumps, cache=env.tsa_cache if tst_moment == env.now else None)
+            document_revinfo=document.revinfo_dumps, cache=env.chain_cache)
         if tst_moment != env.now and timestamp.proves_time:
             messages.append(Message(
                 "timestamp.archived",
@@ -381,9 +381,11 @@ async def judge_cms_signer(
         moment = env.now
     context = env.new_context(moment=moment, document=document, extra_certs=certs.other_certs)
     chain: ChainResult | None = None
+    evidence: tuple = ()
     if crypto is None:
-        chain = await validate_chain(cert, context=context, key_usage=SIGNER_KEY_USAGE, time_proven=proven,
-                                     algorithms=policy.algorithms)
+        chain, evidence = await validate_chain_cached(
+            cert, context=context, key_usage=SIGNER_KEY_USAGE, time_proven=proven, algorithms=policy.algorithms,
+            cache=env.chain_cache, document_revinfo=document.revinfo_dumps)
         messages.extend(chain.messages)
         if chain.indication is not Indication.TOTAL_PASSED:
             indication, sub = chain.indication, chain.sub_indication
@@ -400,8 +402,7 @@ async def judge_cms_signer(
         signer=identity, certificate_sha256=fingerprint(cert.dump()), signing_time=signing_time,
         signing_time_source=source, claimed_time=claimed, timestamp=timestamp_info,
         trust_anchor=anchor_name(chain.path) if chain and chain.indication is Indication.TOTAL_PASSED else None,
-        revocation=revocation_evidence(chain.path if chain else None, context,
-                                       from_document=document.revinfo_dumps),
+        revocation=evidence,
         coverage=integrity.coverage, modifications=integrity.modifications, change=integrity.change,
         digest_algorithm=digest_algorithm, signature_algorithm=signature_algorithm, messages=tuple(messages),
         revision=revision,
@@ -418,7 +419,7 @@ async def judge_document_timestamp(embedded: EmbeddedPdfSignature, *, env: Envir
         embedded.signed_data, expected_imprint=embedded.compute_digest,
         context=env.new_context(moment=moment, document=document), algorithms=env.policy.algorithms,
         as_document_timestamp=True, document_revinfo=document.revinfo_dumps,
-        cache=env.tsa_cache if moment == env.now else None)
+        cache=env.chain_cache)
     candidates = [integrity.failure[:2]] if integrity.failure else []
     if check.failure is not None:
         candidates.append(check.failure)

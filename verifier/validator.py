@@ -22,7 +22,7 @@ from pyhanko_certvalidator.registry import SimpleTrustManager
 
 from policies.anchors import TrustAnchor
 from verifier.cades import judge_cades
-from verifier.cms import TsaChainCache
+from verifier.chain import ChainCache
 from verifier.fetching import HttpCache, build_fetchers
 from verifier.pades import DocumentData, Environment, judge_pdf
 from verifier.report import FileReport, Message, Severity
@@ -46,7 +46,7 @@ class Verifier:
         self._trust_manager = SimpleTrustManager.build(
             trust_roots=[CertTrustAnchor(a.certificate) for a in self.anchors])
         self._cache = HttpCache(ttl=self.settings.cache_seconds)
-        self._tsa_cache = TsaChainCache(ttl=self.settings.cache_seconds)
+        self._chain_cache = ChainCache(ttl=self.settings.cache_seconds)
         # SHA-1 in CA chains passes certvalidator and is judged by policies.algorithms (warning or refusal);
         # MD2/MD5 and RSA keys under 2048 bits in the chain are refused outright.
         self._algorithm_policy = DisallowWeakAlgorithmsPolicy(weak_hash_algos=frozenset({"md2", "md5"}),
@@ -92,9 +92,9 @@ class Verifier:
                 time_tolerance=timedelta(seconds=1),
             )
 
-        # Only a validation at the real "now" may reuse chain results; `at` moves the reference time.
+        # `at` moves the reference time: revocation freshness then differs, so nothing is reused.
         return Environment(policy=settings.policy, new_context=new_context, now=settings.at or self._clock(),
-                           tsa_cache=None if settings.at else self._tsa_cache)
+                           chain_cache=None if settings.at else self._chain_cache)
 
     def _run(self, coroutine):
         with self._lock:

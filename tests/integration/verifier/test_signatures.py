@@ -278,3 +278,16 @@ def test_a_document_timestamp_keeps_an_archived_signature_valid_after_its_tsa_ex
     assert (signature.signing_time, signature.signing_time_source) == (signed_at, TimeSource.TIMESTAMP)
     assert "timestamp.archived" in _codes(signature)
     assert stamp.signing_time == pki.anchor - timedelta(days=29)
+
+
+def test_the_batch_chain_cache_never_carries_a_pass_past_a_revocation(verifier_kit, pki):
+    before = pki.revoked.revoked_at - timedelta(days=1)
+    with pki.clock.frozen_at(before):
+        early = sign_pdf(sample_decision(), verifier_kit.signer("revoked"), timestamper=verifier_kit.timestamper(),
+                         claimed_time=before)
+    late = sign_pdf(sample_decision(), verifier_kit.signer("revoked"), timestamper=verifier_kit.timestamper())
+    with verifier_kit.verifier() as verifier:  # one verifier: the early pass is cached first
+        assert _only(verifier.verify_pdf(early)).indication is Indication.TOTAL_PASSED
+        late_signature = _only(verifier.verify_pdf(late))
+        assert late_signature.sub_indication is SubIndication.REVOKED
+        assert _only(verifier.verify_pdf(early)).indication is Indication.TOTAL_PASSED
