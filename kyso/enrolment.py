@@ -292,3 +292,56 @@ def enroll_token(
         write_certificate(session, ca_certificate, key_id=ca_id,
                           label=ca_certificate.subject.native.get("common_name", "CA")[:64])
     return Enrolment(token_label=token_label, key_label=key_label, key_id=key_id, issued=issued)
+
+
+# -- the roster (ledger) kept current by enrolment and revocation ---------------------------------------
+
+
+def _roster(home: Home):
+    from ledger.store import open_store
+
+    return open_store(home.database_url())
+
+
+def check_roster_agency(home: Home, agency_code: str) -> None:
+    """Raise ledger's `UnknownAgency` before anything is generated or issued for an agency not on the roster."""
+    from ledger.roster import get_agency
+
+    store = _roster(home)
+    try:
+        get_agency(store, agency_code)
+    finally:
+        store.engine.dispose()
+
+
+def record_on_roster(home: Home, issued: IssuedCertificate, *, agency_code: str, profile: str) -> None:
+    """DESIGN.md, enrolment: the roster records who holds which certificate."""
+    from ledger.roster import enrol_certificate
+    from policies.identity import parse_identity
+
+    identity = parse_identity(issued.certificate)
+    store = _roster(home)
+    try:
+        enrol_certificate(
+            store, serial=issued.serial_number, agency_code=agency_code, kind=profile,
+            not_before=issued.certificate.not_valid_before, not_after=issued.certificate.not_valid_after,
+            full_name=identity.common_name, identifiers=[str(i) for i in identity.identifiers],
+            title=identity.title, subject=issued.certificate.subject.human_friendly,
+        )
+    finally:
+        store.engine.dispose()
+
+
+def revoke_on_roster(home: Home, serial_number: int, *, revoked_at, reason: str) -> bool:
+    """Mark the certificate revoked on the roster too; False when the roster does not list it."""
+    from ledger.errors import UnknownCertificate as NotOnRoster
+    from ledger.roster import revoke_certificate
+
+    store = _roster(home)
+    try:
+        revoke_certificate(store, serial_number, revoked_at=revoked_at, reason=reason)
+        return True
+    except NotOnRoster:
+        return False
+    finally:
+        store.engine.dispose()

@@ -18,11 +18,12 @@ def _errors():
     from ca.errors import CaError
     from kyso.config import ConfigError
     from policies.profiles import ProfileError
+    from ledger.errors import LedgerError
     from token_bridge.errors import TokenBridgeError
 
     try:
         yield
-    except (CaError, ProfileError) as exc:
+    except (CaError, ProfileError, LedgerError) as exc:
         raise click.ClickException(str(exc)) from exc
     except TokenBridgeError as exc:
         raise click.ClickException(f"{exc.message_vi} / {exc.message_en}") from exc
@@ -56,14 +57,25 @@ def ca() -> None:
 @click.option("--days", type=click.IntRange(1, None), help="Validity in days (default: the profile's maximum).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the certificate (PEM) here.")
 @click.option("--chain/--no-chain", default=False, help="Append the CA chain to the PEM output.")
+@click.option("--agency", "agency_code", help="Record the holder on the roster under this agency code "
+              "(personal and agency certificates).")
 @click.pass_obj
-def issue(home, csr_file, profile: str, issuer: str, days: int | None, out: Path | None, chain: bool) -> None:
+def issue(home, csr_file, profile: str, issuer: str, days: int | None, out: Path | None, chain: bool,
+          agency_code: str | None) -> None:
     """Issue a certificate from a PKCS#10 CSR (DER or PEM; '-' reads standard input)."""
     from asn1crypto import pem
 
+    from kyso.enrolment import check_roster_agency, record_on_roster
+
+    if agency_code and profile not in ("personal", "agency"):
+        raise click.UsageError("--agency applies to personal and agency certificates only")
     with _errors():
+        if agency_code:
+            check_roster_agency(home, agency_code)
         authority = _authority(home)
         issued = authority.issue_from_csr(csr_file.read(), issuer=issuer, profile=profile, validity_days=days)
+        if agency_code:
+            record_on_roster(home, issued, agency_code=agency_code, profile=profile)
     output = pem.armor("CERTIFICATE", issued.certificate.dump())
     if chain:
         output += b"".join(pem.armor("CERTIFICATE", c.dump()) for c in issued.chain)
@@ -141,17 +153,23 @@ def revoke(home, serial: str, reason: str) -> None:
     """Revoke a certificate by its serial number (hex). Revoking twice changes nothing."""
     from ca.revocation import RevocationReason
 
+    from kyso.enrolment import revoke_on_roster
+
     serial_number = parse_serial(serial)
     with _errors():
         chosen = RevocationReason.parse(reason)
         revocation = _authority(home).revoke(serial_number, reason=chosen)
-    record = revocation.record
+        record = revocation.record
+        on_roster = revoke_on_roster(home, serial_number, revoked_at=record.revoked_at,
+                                     reason=record.revocation_reason.camel)
     if revocation.newly_revoked:
         click.echo(f"Đã thu hồi / revoked {serial_number:X} at {record.revoked_at:%Y-%m-%dT%H:%M:%SZ} "
                    f"({record.revocation_reason.camel})")
     else:
         click.echo(f"Đã thu hồi từ trước / already revoked {serial_number:X} at "
                    f"{record.revoked_at:%Y-%m-%dT%H:%M:%SZ} ({record.revocation_reason.camel}); nothing changed")
+    if on_roster:
+        click.echo("Danh bạ đã cập nhật / roster updated")
 
 
 @ca.command("crl")

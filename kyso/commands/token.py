@@ -71,19 +71,22 @@ def _attributes(*, country, state, locality, organization, units, title, common_
               help="RSA-2048 or EC P-256, generated on the token.")
 @click.option("--key-label", help="Label of the key and certificate on the token (default: the CN).")
 @click.option("--days", type=click.IntRange(1, None), help="Validity in days (default: the profile's maximum).")
+@click.option("--agency", "agency_code", help="Record the holder on the roster under this agency code.")
 @click.pass_obj
 def enroll(home, token_label, profile, common_name, uids, organization, units, title, locality, state, country,
-           email, key_kind, key_label, days) -> None:
+           email, key_kind, key_label, days, agency_code) -> None:
     """Generate a key on the token, certify it with this home's CA, write certificate and chain back."""
     import os
 
-    from kyso.enrolment import enroll_token, load_module, open_authority
+    from kyso.enrolment import check_roster_agency, enroll_token, load_module, open_authority, record_on_roster
     from token_bridge.pin import EnvironmentPinPrompt, choose_pin_prompt
 
     attributes = _attributes(country=country, state=state, locality=locality, organization=organization,
                              units=units, title=title, common_name=common_name, uids=uids, email=email)
     prompt = EnvironmentPinPrompt("KYSO_TOKEN_PIN") if os.environ.get("KYSO_TOKEN_PIN") else None
     with _errors():
+        if agency_code:
+            check_roster_agency(home, agency_code)
         authority = open_authority(home)
         module = load_module(home)
         enrolment = enroll_token(
@@ -91,6 +94,8 @@ def enroll(home, token_label, profile, common_name, uids, organization, units, t
             profile=profile, attributes=attributes, key_label=key_label or common_name[:32], key_kind=key_kind,
             validity_days=days,
         )
+        if agency_code:
+            record_on_roster(home, enrolment.issued, agency_code=agency_code, profile=profile)
     certificate = enrolment.issued.certificate
     click.echo(f"Đã cấp và ghi vào thiết bị / issued and written to token '{enrolment.token_label}': "
                f"{certificate.serial_number:X} {certificate.subject.human_friendly} "

@@ -272,3 +272,35 @@ def test_list_and_renew(home, tmp_path):
     too_long = home.kyso("ca", "renew", serial, "--days", "5000", check=False)
     assert too_long.returncode == 1
     assert "a renewal extends the validity by at most 1096 days" in too_long.stderr
+
+
+def test_enrolment_and_revocation_keep_the_roster_current(home, tmp_path):
+    agencies = tmp_path / "agencies.csv"
+    agencies.write_text("code,legacy_code,name,level,parent_code,valid_from,valid_until\n"
+                        "HK,000.00.01.H26,UBND Phường Hoàn Kiếm,commune,,2025-07-01,\n", encoding="utf-8")
+    home.kyso("ledger", "import-agencies", str(agencies))
+    home.kyso("token", "init", "--label", "official-em")
+    unknown = home.kyso("token", "enroll", "--label", "official-em", "--profile", "personal", "--cn", "Lý Thị Em",
+                        "--uid", "CCCD:001190011111", "--o", "UBND Phường Hoàn Kiếm", "--agency", "NOPE", check=False)
+    assert unknown.returncode == 1
+    assert "no agency with code 'NOPE' on the roster" in unknown.stderr
+    home.kyso("token", "enroll", "--label", "official-em", "--profile", "personal", "--cn", "Lý Thị Em",
+              "--uid", "CCCD:001190011111", "--o", "UBND Phường Hoàn Kiếm", "--title", "Văn thư", "--agency", "HK",
+              "--key", "ec")
+    engine = sa.create_engine(f"sqlite:///{home.path / 'kyso.db'}")
+    try:
+        with engine.connect() as connection:
+            row = connection.execute(sa.text(
+                "SELECT c.serial, c.kind, c.agency_code, o.full_name, o.person_id, c.revoked_at FROM ledger_certificates c "
+                "JOIN ledger_officials o ON o.id = c.official_id WHERE o.person_id = 'CCCD:001190011111'")).one()
+        assert row[1:5] == ("personal", "HK", "Lý Thị Em", "CCCD:001190011111")
+        assert row[5] is None
+        revoked = home.kyso("ca", "revoke", row[0], "--reason", "privilegeWithdrawn")
+        assert "roster updated" in revoked.stdout
+        with engine.connect() as connection:
+            after = connection.execute(sa.text(
+                "SELECT revoked_at, revocation_reason FROM ledger_certificates WHERE serial = :s"), {"s": row[0]}).one()
+        assert after[0] is not None
+        assert after[1] == "privilegeWithdrawn"
+    finally:
+        engine.dispose()
