@@ -8,6 +8,7 @@ The signer may not import the verifier, so it asks pyHanko directly, with the ex
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import datetime
 
@@ -74,6 +75,9 @@ async def check_certificate(certificate: x509.Certificate, chain, *, kind: Signa
 
     check_holder_kind(certificate, kind)
     check_validity_period(certificate, moment)
+    fingerprint = hashlib.sha256(certificate.dump()).digest()
+    if environment.recently_checked(fingerprint, moment):
+        return
     if not environment.trust_roots:
         raise CertificateUntrusted(
             "chưa cấu hình chứng thư gốc tin cậy / no trust roots are configured for signing"
@@ -106,6 +110,7 @@ async def check_certificate(certificate: x509.Certificate, chain, *, kind: Signa
         raise CertificateUntrusted(f"không kiểm tra được chứng thư số / cannot check the certificate: {exc}") from exc
     finally:
         await context.aclose()  # release the HTTP session pyHanko opened for fetching
+    environment.remember_checked(fingerprint, moment)
 
 
 async def find_valid_personal_signature(reader, environment: SigningEnvironment) -> Box:

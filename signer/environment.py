@@ -30,6 +30,7 @@ class SigningEnvironment:
     - `revocation_mode`: how the signer's certificate is checked before signing: "soft-fail" (refuse
       revoked, tolerate unreachable responders), "hard-fail" (also refuse when no answer), "off".
     - `numbers`: the allocator for `issue` numbers (the ledger in the service).
+    - `check_cache_seconds`: how long a passed path/revocation check of a certificate is reused (0: never).
     """
 
     def __init__(
@@ -43,6 +44,7 @@ class SigningEnvironment:
         numbers: NumberAllocator | None = None,
         clock: Callable[[], datetime] = _now,
         http_timeout: float = 30.0,
+        check_cache_seconds: float = 300.0,
     ):
         if revocation_mode not in ("soft-fail", "hard-fail", "off"):
             raise ValueError(f"revocation_mode must be soft-fail, hard-fail or off, not {revocation_mode!r}")
@@ -54,7 +56,19 @@ class SigningEnvironment:
         self.numbers = numbers
         self.clock = clock
         self.http_timeout = http_timeout
+        self.check_cache_seconds = check_cache_seconds
         self._timestamper = None
+        self._checked: dict[bytes, datetime] = {}  # certificate SHA-256 -> when its path and status passed
+
+    def recently_checked(self, fingerprint: bytes, moment: datetime) -> bool:
+        """True when this certificate's path and revocation status passed within `check_cache_seconds`
+        (a batch or the service signs many documents with one certificate: one OCSP round trip, not one per
+        document; like an OCSP response cache, a revocation is seen at most that late)."""
+        checked = self._checked.get(fingerprint)
+        return checked is not None and 0 <= (moment - checked).total_seconds() < self.check_cache_seconds
+
+    def remember_checked(self, fingerprint: bytes, moment: datetime) -> None:
+        self._checked[fingerprint] = moment
 
     def now(self) -> datetime:
         moment = self.clock()

@@ -122,3 +122,14 @@ def test_validity_period_is_checked_one_second_either_side(ec_key):
         f"chứng thư số chưa có hiệu lực trước {not_before.isoformat()} / "
         f"the certificate is not valid before {not_before.isoformat()}"
     )
+
+
+def test_certificate_checks_are_reused_only_within_the_window():
+    environment = SigningEnvironment(trust_roots=[], check_cache_seconds=300)
+    moment = dt.datetime(2026, 11, 29, 2, 0, tzinfo=dt.timezone.utc)
+    assert not environment.recently_checked(b"fp", moment)
+    environment.remember_checked(b"fp", moment)
+    assert environment.recently_checked(b"fp", moment + dt.timedelta(seconds=299))
+    assert not environment.recently_checked(b"fp", moment + dt.timedelta(seconds=300))
+    assert not environment.recently_checked(b"fp", moment - dt.timedelta(seconds=1))  # clock went back
+    assert not SigningEnvironment(trust_roots=[], check_cache_seconds=0).recently_checked(b"fp", moment)
