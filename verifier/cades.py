@@ -6,10 +6,9 @@ import hashlib
 
 from asn1crypto import cms, pem
 
-from verifier.pades import DocumentData, Environment, _Integrity, judge_cms_signer
-from verifier.report import FileReport, Message, Modifications, Severity
-
-_NO_CHANGES = _Integrity("entire_file", Modifications.NONE, None, None, ())
+from verifier.modifications import NO_CHANGES
+from verifier.report import FileReport, Message, Severity
+from verifier.signature import DocumentData, Environment, judge_cms_signer
 
 
 async def judge_cades(signature: bytes, content: bytes, *, path: str, env: Environment) -> FileReport:
@@ -36,5 +35,5 @@ async def judge_cades(signature: bytes, content: bytes, *, path: str, env: Envir
             "format.not-cms", f"the file is not a CMS (CAdES) detached signature: {str(exc)[:300]}",
             f"tệp không phải chữ ký CMS (CAdES) tách rời: {str(exc)[:300]}", Severity.ERROR))
     report = await judge_cms_signer(signed_data, digest=digest, claimed=claimed, env=env,
-                                    document=DocumentData(), integrity=_NO_CHANGES, field="cades")
+                                    document=DocumentData(), integrity=NO_CHANGES, field="cades")
     return FileReport.of(path, (report,))

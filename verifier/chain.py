@@ -70,7 +70,7 @@ async def validate_chain(
         path = await find_valid_path(certificate, paths, validation_context=context)
         if path.pkix_len > 0:
             key_usage.validate(certificate)
-    except cv_errors.PathBuildingError as exc:
+    except cv_errors.PathBuildingError:
         return ChainResult(Indication.INDETERMINATE, SubIndication.NO_CERTIFICATE_CHAIN_FOUND, None, (_msg(
             "chain.no-path",
             f"no chain from the {role_en} certificate ({subject}) to a trusted root",

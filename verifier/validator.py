@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from asn1crypto import x509
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.authority import CertTrustAnchor
 from pyhanko_certvalidator.policy_decl import DisallowWeakAlgorithmsPolicy
@@ -24,7 +23,8 @@ from policies.anchors import TrustAnchor
 from verifier.cades import judge_cades
 from verifier.chain import ChainCache
 from verifier.fetching import HttpCache, build_fetchers
-from verifier.pades import DocumentData, Environment, judge_pdf
+from verifier.pades import judge_pdf
+from verifier.signature import DocumentData, Environment
 from verifier.report import FileReport, Message, Severity
 from verifier.settings import ValidationSettings
 

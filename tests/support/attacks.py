@@ -13,7 +13,7 @@ import zlib
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.pdf_utils.writer import PdfFileWriter, PageObject
+from pyhanko.pdf_utils.writer import PageObject
 
 
 def _writer(data: bytes) -> IncrementalPdfFileWriter:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-
 from tests.support.documents import decision_pdf, large_decision, sample_decision
 from tests.support.verifier import sign_pdf
 from verifier import Indication, SubIndication, Verifier

@@ -207,7 +207,6 @@ def test_rsa_1024_signer_is_a_crypto_constraints_failure(verifier_kit, foreign_p
 
 
 def test_legacy_sha1_ca_chain_passes_with_a_warning(verifier_kit, foreign_pki):
-    from verifier.pades import DocumentData  # noqa: F401 - the CRL travels in the document's DSS
     from verifier.validator import Verifier
 
     context = ValidationContext(trust_roots=[foreign_pki.legacy_root], crls=[foreign_pki.legacy_crl],
@@ -291,3 +290,23 @@ def test_the_batch_chain_cache_never_carries_a_pass_past_a_revocation(verifier_k
         late_signature = _only(verifier.verify_pdf(late))
         assert late_signature.sub_indication is SubIndication.REVOKED
         assert _only(verifier.verify_pdf(early)).indication is Indication.TOTAL_PASSED
+
+
+def test_a_legacy_sha1_ca_chain_is_refused_after_the_configured_date(verifier_kit, foreign_pki):
+    from datetime import datetime, timezone
+
+    from verifier.validator import Verifier
+
+    context = ValidationContext(trust_roots=[foreign_pki.legacy_root], crls=[foreign_pki.legacy_crl],
+                                weak_hash_algos=set(), allow_fetching=False)
+    signed = sign_pdf(sample_decision(), foreign_pki.legacy_signer.signer(), embed_validation_info=True,
+                      validation_context=context)
+    base = verifier_kit.settings()
+    expired_rule = dataclasses.replace(base.policy.algorithms, legacy_sha1_ca_until=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    settings = dataclasses.replace(base, explicit_roots=(("legacy", foreign_pki.legacy_root),), offline=True,
+                                   policy=dataclasses.replace(base.policy, algorithms=expired_rule))
+    with Verifier(settings) as verifier:
+        signature = _only(verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (
+        Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE)
+    assert "signed with SHA1, which is not allowed" in signature.messages[-1].en

@@ -1,0 +1,145 @@
+"""What changed in a PDF after each signature, and whether the validation policy allows it.
+
+pyHanko's difference analysis (StandardDiffPolicy) classifies the later revisions; the byte-range coverage
+catches signature wrapping and partial coverage; our own check catches appearance swaps of signed form
+fields (the "replace" shadow attack) that pyHanko counts as form filling. The policy (policies.validation,
+narrowed by a certification signature's DocMDP level) decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel, SuspiciousModification
+from pyhanko.sign.diff_analysis.policies import DEFAULT_DIFF_POLICY
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+
+from policies.validation import ChangeClass, ValidationPolicy
+from verifier.report import Indication, Message, Modifications, Severity, SubIndication
+
+
+def describe(exc: Exception) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text[:300]
+
+
+
+_COVERAGE = {
+    SignatureCoverageLevel.ENTIRE_FILE: "entire_file",
+    SignatureCoverageLevel.ENTIRE_REVISION: "entire_revision",
+    SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START: "partial",
+    SignatureCoverageLevel.UNCLEAR: "unclear",
+}
+_LEVELS = {
+    ModificationLevel.NONE: ChangeClass.NONE,
+    ModificationLevel.LTA_UPDATES: ChangeClass.VALIDATION_DATA,
+    ModificationLevel.FORM_FILLING: ChangeClass.FORM_FILLING,
+    ModificationLevel.ANNOTATIONS: ChangeClass.ANNOTATIONS,
+    ModificationLevel.OTHER: ChangeClass.OTHER,
+}
+
+
+@dataclass(frozen=True)
+class Integrity:
+    coverage: str
+    modifications: Modifications
+    change: str | None
+    failure: tuple[Indication, SubIndication, Message] | None
+    messages: tuple[Message, ...]
+
+
+def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) -> Integrity:
+    """Coverage of the byte range and the changes made after the signed revision."""
+    embedded.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
+    coverage = embedded.coverage
+    coverage_name = _COVERAGE[coverage]
+    if coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        detail_en = ("the signed byte range does not end at the end of its revision: the signature covers only "
+                     "part of the file") if coverage is SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START else (
+            "the signed byte range is not one block around the signature value (moved or forged /ByteRange: "
+            "signature wrapping)")
+        detail_vi = ("vùng dữ liệu được ký không kết thúc ở cuối phiên bản của nó: chữ ký chỉ bao phủ một phần tệp"
+                     if coverage is SignatureCoverageLevel.CONTIGUOUS_BLOCK_FROM_START else
+                     "vùng dữ liệu được ký không liền quanh giá trị chữ ký (/ByteRange bị dời hoặc giả mạo)")
+        message = Message("modifications.coverage", detail_en, detail_vi, Severity.ERROR)
+        return Integrity(coverage_name, Modifications.DISALLOWED, detail_en,
+                          (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, message), (message,))
+    diff = embedded.diff_result
+    if isinstance(diff, SuspiciousModification):
+        found, detail = ChangeClass.OTHER, describe(diff)
+    elif isinstance(diff, DiffResult):
+        found = _LEVELS[diff.modification_level]
+        fields = sorted(diff.changed_form_fields)
+        detail = f"fields {', '.join(fields)}" if fields else ""
+        shadowed = _appearance_only_changes(embedded, fields) if found is ChangeClass.FORM_FILLING else []
+        if shadowed:
+            found = ChangeClass.OTHER
+            detail = (f"the appearance of field(s) {', '.join(shadowed)} was replaced while the value stayed the "
+                      f"same (shadow attack)")
+    else:
+        found, detail = ChangeClass.NONE, ""
+    docmdp = embedded.docmdp_level
+    decision = policy.check_changes(found, docmdp_level=docmdp.value if docmdp else None, detail=detail)
+    if found is ChangeClass.NONE:
+        return Integrity(coverage_name, Modifications.NONE, None, None, ())
+    change = f"{found.value}: {detail}" if detail else found.value
+    if decision.allowed:
+        message = Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.INFO)
+        return Integrity(coverage_name, Modifications.ALLOWED, change, None, (message,))
+    message = Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.ERROR)
+    return Integrity(coverage_name, Modifications.DISALLOWED, change,
+                      (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
+
+
+def _fields_by_name(root) -> dict[str, object]:
+    found: dict[str, object] = {}
+
+    def walk(refs, prefix: str) -> None:
+        for ref in refs:
+            field = ref.get_object()
+            name = field.get("/T")
+            full = f"{prefix}.{name}" if prefix and name is not None else (str(name) if name is not None else prefix)
+            if "/Kids" in field:
+                walk(field["/Kids"], full)
+            found[full] = field
+
+    try:
+        walk(root["/AcroForm"]["/Fields"], "")
+    except (KeyError, TypeError, AttributeError):
+        pass
+    return found
+
+
+def _appearance_bytes(field) -> bytes | None:
+    try:
+        normal = field["/AP"]["/N"]
+        normal = normal.get_object()
+        if hasattr(normal, "data"):
+            return normal.data
+        return b"|".join(v.get_object().data for v in normal.values())  # state dictionaries (check boxes)
+    except (KeyError, TypeError, AttributeError):
+        return None
+
+
+def _appearance_only_changes(embedded: EmbeddedPdfSignature, names: list[str]) -> list[str]:
+    """Form fields (not signature fields) whose appearance changed after signing while their value did not:
+    what a page shows was swapped without any form filling (the "replace" shadow attack). pyHanko's form
+    rule accepts appearance updates as form filling, so this check is ours."""
+    reader = embedded.reader
+    try:
+        before = _fields_by_name(reader.get_historical_resolver(embedded.signed_revision).root)
+        after = _fields_by_name(reader.root)
+    except Exception:  # noqa: BLE001 - an unreadable form is judged by the diff policy alone
+        return []
+    shadowed = []
+    for name in names:
+        old, new = before.get(name), after.get(name)
+        if old is None or new is None or new.get("/FT") == "/Sig":
+            continue
+        if str(old.get("/V")) == str(new.get("/V")) and _appearance_bytes(old) != _appearance_bytes(new):
+            shadowed.append(name)
+    return shadowed
+
+
+NO_CHANGES = Integrity("entire_file", Modifications.NONE, None, None, ())

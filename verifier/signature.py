@@ -1,0 +1,171 @@
+"""The judgement of one CMS signer, shared by PAdES and CAdES: signature value, algorithms, the signature
+timestamp and the signing time it proves, then the chain at that time (DOMAIN.md, "Validation rules")."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from asn1crypto import cms, x509
+from pyhanko.sign.general import SignedDataCerts, extract_signer_info
+from pyhanko.sign.validation.generic_cms import extract_certs_for_validation, extract_tst_data_iter
+from pyhanko_certvalidator import ValidationContext
+
+from policies.anchors import fingerprint
+from policies.identity import HolderKind, parse_identity
+from verifier.chain import SIGNER_KEY_USAGE, ChainResult, anchor_name, validate_chain_cached
+from verifier.cms import TimestampCheck, check_signature_value, check_timestamp_token, signature_algorithms
+from verifier.modifications import Integrity
+from verifier.report import (
+    Indication, Message, Severity, SignatureKind, SignatureReport, SubIndication, TimeSource, iso,
+)
+from verifier.timing import compare_claim
+
+
+@dataclass(frozen=True)
+class DocumentData:
+    """Validation data the document carries (its DSS): certificates, CRLs, OCSP responses."""
+
+    certs: tuple[x509.Certificate, ...] = ()
+    crls: tuple = ()
+    ocsps: tuple = ()
+
+    @property
+    def revinfo_dumps(self) -> set[bytes]:
+        return {c.dump() for c in self.crls} | {o.dump() for o in self.ocsps}
+
+
+ContextFactory = Callable[..., ValidationContext]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What one validation needs from the `Verifier`: settings, a context factory and the time now."""
+
+    policy: object  # policies.validation.ValidationPolicy
+    new_context: ContextFactory  # (moment=, extra_certs=, document=) -> ValidationContext
+    now: datetime
+    chain_cache: object = None  # verifier.chain.ChainCache shared by the Verifier, or None
+
+
+def kind_of(identity) -> SignatureKind:
+    return {HolderKind.PERSON: SignatureKind.PERSONAL, HolderKind.ORGANISATION: SignatureKind.AGENCY}.get(
+        identity.holder_kind, SignatureKind.UNKNOWN)
+
+
+def decide(candidates: list[tuple[Indication, SubIndication]]) -> tuple[Indication, SubIndication | None]:
+    """The first final failure wins, then the first doubt; otherwise passed."""
+    for indication, sub in candidates:
+        if indication is Indication.TOTAL_FAILED:
+            return indication, sub
+    for indication, sub in candidates:
+        if indication is Indication.INDETERMINATE:
+            return indication, sub
+    return Indication.TOTAL_PASSED, None
+
+
+async def judge_cms_signer(
+    signed_data: cms.SignedData, *, digest: bytes, claimed: datetime | None, env: Environment,
+    document: DocumentData, integrity: Integrity, field: str, revision: int | None = None,
+    certs: SignedDataCerts | None = None, tst_moment: datetime | None = None,
+) -> SignatureReport:
+    """The judgement shared by PAdES and CAdES once integrity of the container is known."""
+    policy = env.policy
+    signer_info: cms.SignerInfo = extract_signer_info(signed_data)
+    certs = certs or extract_certs_for_validation(signed_data)
+    cert = certs.signer_cert
+    identity = parse_identity(cert)
+    digest_algorithm, signature_algorithm, key = signature_algorithms(signer_info, cert)
+    candidates: list[tuple[Indication, SubIndication]] = []
+    messages: list[Message] = []
+
+    messages.extend(integrity.messages)
+    if integrity.failure:
+        candidates.append(integrity.failure[:2])
+
+    crypto = check_signature_value(signer_info, cert, digest=digest, content_type="data")
+    if crypto is not None:
+        candidates.append(crypto[:2])
+        messages.append(crypto[2])
+
+    algorithm = policy.algorithms.check_signature(digest_algorithm, key, rule="validation:algorithms")
+    if not algorithm.allowed:
+        candidates.append((Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE))
+        messages.append(Message(algorithm.rule, algorithm.reason_en, algorithm.reason_vi, Severity.ERROR))
+
+    # The signature timestamp (PAdES B-T / CAdES-T): its genTime is the signing time when it holds.
+    timestamp: TimestampCheck | None = None
+    tst_moment = tst_moment or env.now
+    for tst in extract_tst_data_iter(signer_info, signed=False):
+        timestamp = await check_timestamp_token(
+            tst, expected_imprint=lambda algo: _hash(algo, signer_info["signature"].native),
+            context=env.new_context(moment=tst_moment, document=document), algorithms=policy.algorithms,
+            document_revinfo=document.revinfo_dumps, cache=env.chain_cache)
+        if tst_moment != env.now and timestamp.proves_time:
+            messages.append(Message(
+                "timestamp.archived",
+                f"the signature timestamp was judged at {iso(tst_moment)}, the time proven by a later document "
+                f"timestamp (PAdES B-LTA)",
+                f"dấu thời gian của chữ ký được kiểm tra tại {iso(tst_moment)}, thời điểm được chứng minh bởi dấu "
+                f"thời gian văn bản sau đó (PAdES B-LTA)"))
+        break
+    timestamp_info = None
+    if timestamp is not None:
+        timestamp_info = timestamp.info
+        messages.extend(timestamp.messages)
+        if timestamp.failure is not None:
+            candidates.append(timestamp.failure)
+    if timestamp is not None and timestamp.proves_time:
+        signing_time, source, proven = timestamp.info.gen_time, TimeSource.TIMESTAMP, True
+        messages.extend(compare_claim(claimed, signing_time, tolerance=policy.claimed_time_tolerance,
+                                      quirk=policy.local_time_quirk))
+    elif claimed is not None:
+        signing_time, source, proven = claimed, TimeSource.CLAIMED, False
+        messages.append(Message("time.self-declared",
+                                "no trusted timestamp: the signing time is self-declared by the signer",
+                                "không có dấu thời gian tin cậy: thời gian ký do người ký tự khai", Severity.WARNING))
+    else:
+        signing_time, source, proven = None, TimeSource.NONE, False
+
+    # DOMAIN.md: the status of every certificate of the path at the signing time. Without a proof of
+    # time, the chain is judged now (ETSI: no POE), unless the policy trusts claimed times.
+    if proven:
+        moment = signing_time
+    elif policy.trust_claimed_time and claimed is not None:
+        moment, proven = claimed, True
+    else:
+        moment = env.now
+    context = env.new_context(moment=moment, document=document, extra_certs=certs.other_certs)
+    chain: ChainResult | None = None
+    evidence: tuple = ()
+    if crypto is None:
+        chain, evidence = await validate_chain_cached(
+            cert, context=context, key_usage=SIGNER_KEY_USAGE, time_proven=proven, algorithms=policy.algorithms,
+            cache=env.chain_cache, document_revinfo=document.revinfo_dumps)
+        messages.extend(chain.messages)
+        if chain.indication is not Indication.TOTAL_PASSED:
+            indication, sub = chain.indication, chain.sub_indication
+            if (sub is SubIndication.REVOKED_NO_POE and claimed is not None and chain.revoked_at is not None
+                    and claimed >= chain.revoked_at):
+                # The signer's own claim puts the signature after the revocation.
+                indication, sub = Indication.TOTAL_FAILED, SubIndication.REVOKED
+            candidates.append((indication, sub))
+    indication, sub = decide(candidates)
+    if indication is Indication.TOTAL_PASSED:
+        messages.insert(0, Message("signature.valid", "the signature is valid", "chữ ký số hợp lệ"))
+    return SignatureReport(
+        field=field, kind=kind_of(identity), indication=indication, sub_indication=sub,
+        signer=identity, certificate_sha256=fingerprint(cert.dump()), signing_time=signing_time,
+        signing_time_source=source, claimed_time=claimed, timestamp=timestamp_info,
+        trust_anchor=anchor_name(chain.path) if chain and chain.indication is Indication.TOTAL_PASSED else None,
+        revocation=evidence,
+        coverage=integrity.coverage, modifications=integrity.modifications, change=integrity.change,
+        digest_algorithm=digest_algorithm, signature_algorithm=signature_algorithm, messages=tuple(messages),
+        revision=revision,
+    )
+
+
+def _hash(algorithm: str, data: bytes) -> bytes:
+    return hashlib.new(algorithm, data).digest()
