@@ -9,7 +9,6 @@ return response bytes (`respond_ocsp`, `stamp`), so that any HTTP layer can serv
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -18,34 +17,30 @@ from asn1crypto import crl as asn1_crl
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509
 
+from ca import ocsp, tsa
 from ca.certificates import CertificateTemplate, Issuer, sign_certificate
 from ca.crl import build_crl
 from ca.endpoints import PkiEndpoints
 from ca.errors import CaError, RequestRejected, UnknownAuthority, UnknownCertificate
 from ca.names import build_name, name_attributes
+from ca.ocsp import OcspResponder
 from ca.requests import read_csr
 from ca.revocation import CertificateState, CertificateStatus, RevocationReason
+from ca.serials import random_serial
 from ca.store import CertificateRecord, SerialTaken, Store
+from ca.tsa import TimeStampUnit
 from policies.keys import DigestSigner
 from policies.profiles import ProfileError, ProfileSet, default_profiles
 
 Clock = Callable[[], datetime]
 
-# RFC 5280 4.1.2.2: at most 20 octets; CA/Browser practice: at least 64 bits of randomness.
-SERIAL_BITS = 127
+__all__ = ["Authority", "IssuedCertificate", "OcspResponder", "Revocation", "TimeStampUnit", "random_serial", "utc_now"]
+
 _SERIAL_ATTEMPTS = 8
 
 
 def utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
-
-
-def random_serial() -> int:
-    """A positive random serial of at least 64 significant bits (fits 16 octets, never negative)."""
-    while True:
-        serial = secrets.randbits(SERIAL_BITS)
-        if serial >= 1 << 64:
-            return serial
 
 
 @dataclass(frozen=True)
@@ -63,26 +58,6 @@ class IssuedCertificate:
 class Revocation:
     record: CertificateRecord
     newly_revoked: bool  # False when the certificate was already revoked (idempotent call)
-
-
-@dataclass(frozen=True)
-class OcspResponder:
-    """Who signs OCSP answers for an issuer: a delegated responder (RFC 6960 4.2.2.2) or the CA itself."""
-
-    certificate: x509.Certificate
-    key: DigestSigner
-    delegated: bool
-
-
-@dataclass(frozen=True)
-class TimeStampUnit:
-    """The TSA's signing key and certificate chain (RFC 3161) and its policy OID."""
-
-    certificate: x509.Certificate
-    key: DigestSigner
-    chain: tuple[x509.Certificate, ...]
-    policy: str = "2.16.704.99.2.1"
-    accuracy_seconds: int = 1
 
 
 class Authority:
@@ -411,15 +386,11 @@ class Authority:
 
     def respond_ocsp(self, request: bytes) -> bytes:
         """An RFC 6960 response (DER) to request bytes; malformed requests get `malformedRequest`."""
-        from ca.ocsp import respond
-
-        return respond(request, authority=self, now=self.clock())
+        return ocsp.respond(request, authority=self, now=self.clock())
 
     def stamp(self, request: bytes) -> bytes:
         """An RFC 3161 response (DER) to request bytes; bad requests get `badRequest` / `badAlgorithm`."""
-        from ca.tsa import respond
-
-        return respond(request, authority=self, now=self.clock())
+        return tsa.respond(request, authority=self, now=self.clock())
 
 
 def _with_serial(template: CertificateTemplate, serial: int) -> CertificateTemplate:

@@ -8,15 +8,17 @@ unsigned `malformedRequest` answer; an issuer we do not serve gets `unauthorized
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from asn1crypto import core, ocsp
+from asn1crypto import core, ocsp, x509
 
 from ca.certificates import key_identifier
 from ca.errors import CaError
 from ca.revocation import CertificateState
 from ca.signing import sign_bytes, signature_parameters
+from policies.keys import DigestSigner
 
 if TYPE_CHECKING:
     from ca.authority import Authority
@@ -24,6 +26,15 @@ if TYPE_CHECKING:
 # How long a `good` answer may be cached (nextUpdate).
 RESPONSE_VALIDITY = timedelta(hours=12)
 _HASHES = {"sha1", "sha256", "sha384", "sha512"}
+
+
+@dataclass(frozen=True)
+class OcspResponder:
+    """Who signs OCSP answers for an issuer: a delegated responder (RFC 6960 4.2.2.2) or the CA itself."""
+
+    certificate: x509.Certificate
+    key: DigestSigner
+    delegated: bool
 
 
 def error_response(status: str) -> bytes:

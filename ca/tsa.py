@@ -10,6 +10,7 @@ Errors answer with the protocol's own status: `badRequest`, `badAlgorithm`, `bad
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -18,13 +19,26 @@ from asn1crypto import algos, cms, core, tsp, x509
 
 from ca.errors import CaError
 from ca.signing import sign_bytes, signature_parameters
+from ca.serials import random_serial
 from ca.store import SerialTaken
+from policies.keys import DigestSigner
 
 if TYPE_CHECKING:
-    from ca.authority import Authority, TimeStampUnit
+    from ca.authority import Authority
 
 ACCEPTED_DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64}
 _SERIAL_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class TimeStampUnit:
+    """The TSA's signing key and certificate chain (RFC 3161) and its policy OID."""
+
+    certificate: x509.Certificate
+    key: DigestSigner
+    chain: tuple[x509.Certificate, ...]
+    policy: str = "2.16.704.99.2.1"
+    accuracy_seconds: int = 1
 
 
 class TimeStampResponse(core.Sequence):
@@ -86,9 +100,7 @@ def respond(request_bytes: bytes, *, authority: "Authority", now: datetime) -> b
     return TimeStampResponse({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
 
 
-def _issue_token(unit: "TimeStampUnit", *, authority, now, imprint, nonce, cert_req, algorithm, hashed):
-    from ca.authority import random_serial
-
+def _issue_token(unit: TimeStampUnit, *, authority, now, imprint, nonce, cert_req, algorithm, hashed):
     for _ in range(_SERIAL_ATTEMPTS):
         serial = random_serial()
         try:
