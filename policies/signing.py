@@ -137,3 +137,23 @@ def _check_prior_personal(request: SigningRequest) -> Decision:
         "the agency signature needs a valid personal signature of the competent person on the document first",
         "chữ ký số của cơ quan chỉ được ký sau chữ ký số cá nhân hợp lệ của người có thẩm quyền",
     )
+
+
+def check_signature_order(signatures: tuple[PriorSignature, ...] | list[PriorSignature]) -> Decision:
+    """The order found on a document, in signing order: does every agency signature follow a valid personal
+    signature (Decree 30, art. 14)? Copies carry the agency signature alone, so a denial here is a finding
+    for the reader to weigh against the kind of document, not a verdict on the signatures."""
+    seen_personal = False
+    for index, signature in enumerate(signatures, 1):
+        if signature.holder_kind is HolderKind.PERSON and signature.valid:
+            seen_personal = True
+        elif signature.holder_kind is HolderKind.ORGANISATION and not seen_personal:
+            return Decision.deny(
+                "order:agency-before-personal",
+                f"signature {index} is an agency signature with no valid personal signature before it "
+                f"(Decree 30, art. 14; only copies carry the agency signature alone)",
+                f"chữ ký thứ {index} là chữ ký số cơ quan nhưng trước đó không có chữ ký số cá nhân hợp lệ "
+                f"(Nghị định 30, Điều 14; chỉ bản sao mới chỉ có chữ ký số cơ quan)",
+            )
+    return Decision.allow("order:ok", "every agency signature follows a valid personal signature",
+                          "mọi chữ ký số cơ quan đều sau chữ ký số cá nhân hợp lệ")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -195,7 +196,7 @@ class ChainCache:
 async def validate_chain_cached(
     certificate: x509.Certificate, *, context: ValidationContext, key_usage: KeyUsageConstraints,
     time_proven: bool, algorithms: AlgorithmRules, cache: ChainCache | None, document_revinfo: set[bytes],
-    role_en: str = "signer", role_vi: str = "người ký",
+    role_en: str = "signer", role_vi: str = "người ký", url_of: Callable[[bytes], str | None] | None = None,
 ) -> tuple[ChainResult, tuple[RevocationEvidence, ...]]:
     """`validate_chain` with the batch cache; returns the result and the revocation data it rests on."""
     key = (certificate.dump(), role_en, hashlib.sha256(b"".join(sorted(document_revinfo))).digest())
@@ -206,7 +207,7 @@ async def validate_chain_cached(
             return _passed(path, algorithms, context.moment, role_en, role_vi), evidence
     result = await validate_chain(certificate, context=context, key_usage=key_usage, time_proven=time_proven,
                                   algorithms=algorithms, role_en=role_en, role_vi=role_vi)
-    evidence = revocation_evidence(result.path, context, from_document=document_revinfo)
+    evidence = revocation_evidence(result.path, context, from_document=document_revinfo, url_of=url_of)
     if cache is not None and result.indication is Indication.TOTAL_PASSED:
         cache.store(key, _window(result.path, context), (result.path, evidence))
     return result, evidence
@@ -259,7 +260,8 @@ def anchor_name(path: ValidationPath | None) -> str | None:
 
 
 def revocation_evidence(
-    path: ValidationPath | None, context: ValidationContext, *, from_document: set[bytes]
+    path: ValidationPath | None, context: ValidationContext, *, from_document: set[bytes],
+    url_of: Callable[[bytes], str | None] | None = None,
 ) -> tuple[RevocationEvidence, ...]:
     """The CRLs and OCSP responses of the context that speak about the certificates of `path`."""
     if path is None:
@@ -279,6 +281,7 @@ def revocation_evidence(
             "crl", "document" if der in from_document else "fetched",
             display_name(issuers[issuer.dump()].subject), display_name(issuer),
             crl["tbs_cert_list"]["this_update"].native,
+            None if der in from_document or url_of is None else url_of(der),
         ))
     for response in context.ocsps:
         der = response.dump()
@@ -298,6 +301,7 @@ def revocation_evidence(
                         display_name(responder.chosen) if responder.name == "by_name" else
                         f"OCSP responder (key {responder.chosen.native.hex()[:16]})",
                         data["produced_at"].native,
+                        None if der in from_document or url_of is None else url_of(der),
                     ))
                     break
         except (KeyError, ValueError, TypeError):

@@ -80,6 +80,7 @@ async def check_timestamp_token(
     as_document_timestamp: bool = False,
     document_revinfo: set[bytes] = frozenset(),
     cache: ChainCache | None = None,
+    url_of=None,
 ) -> TimestampCheck:
     """An RFC 3161 token: its imprint, its signature and the TSA's chain (now). A signature timestamp that
     fails only costs the signature its proof of time; a document timestamp that fails fails itself."""
@@ -119,7 +120,7 @@ async def check_timestamp_token(
     chain, revocation = await validate_chain_cached(
         tsa_cert, context=context, key_usage=TSA_KEY_USAGE, time_proven=True, algorithms=algorithms,
         cache=cache, document_revinfo=set(document_revinfo), role_en="timestamp authority",
-        role_vi="đơn vị cấp dấu thời gian")
+        role_vi="đơn vị cấp dấu thời gian", url_of=url_of)
     trusted = chain.indication is Indication.TOTAL_PASSED
     messages.extend(chain.messages)
     if trusted:

@@ -9,6 +9,7 @@ changes how they reach the network.
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from asyncio import to_thread
@@ -40,6 +41,16 @@ class HttpCache:
     _entries: dict = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     fetched: list[str] = field(default_factory=list)
+    _urls: dict = field(default_factory=dict)  # SHA-256 of a response body -> the URL it came from
+
+    def url_of(self, der: bytes) -> str | None:
+        """Where a CRL or OCSP response (its DER bytes) was fetched from, if it was."""
+        return self._urls.get(hashlib.sha256(der).digest())
+
+    def remember(self, url: str, body: bytes) -> None:
+        with self._lock:
+            self.fetched.append(url)
+            self._urls[hashlib.sha256(body).digest()] = url
 
     def get(self, key):
         with self._lock:
@@ -96,7 +107,7 @@ class _RewritingMixin:
                     raise requests.RequestException(f"{target}: HTTP status {response.status_code}")
                 result = _Response(response.content, dict(response.headers))
                 self._cache.put(key, result)
-                self._cache.fetched.append(target)
+                self._cache.remember(target, response.content)
                 return result
             except requests.RequestException as exc:
                 last = exc

@@ -18,7 +18,8 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from policies.anchors import fingerprint
-from policies.identity import parse_identity
+from policies.identity import HolderKind, parse_identity
+from policies.signing import PriorSignature, check_signature_order
 from verifier.cms import check_timestamp_token
 from verifier.modifications import describe, judge_integrity
 from verifier.report import (
@@ -90,7 +91,19 @@ async def judge_pdf(data: bytes, *, path: str, env: Environment) -> FileReport:
             judged[index] = _malformed(embedded.field_name, exc)
     reports = [judged[i] for i in range(len(signatures))]
     reports.extend(_malformed(name, exc) for name, exc in broken)
-    return FileReport.of(path, tuple(reports))
+    return FileReport.of(path, tuple(reports), _order_findings(reports))
+
+
+_HOLDER = {SignatureKind.PERSONAL: HolderKind.PERSON, SignatureKind.AGENCY: HolderKind.ORGANISATION,
+           SignatureKind.UNKNOWN: HolderKind.UNKNOWN}
+
+
+def _order_findings(reports: list[SignatureReport]) -> tuple[Message, ...]:
+    sequence = [PriorSignature(_HOLDER[r.kind], r.passed) for r in reports if r.kind in _HOLDER]
+    decision = check_signature_order(sequence)
+    if decision.allowed:
+        return ()
+    return (Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.WARNING),)
 
 
 def _embedded_signatures(reader: PdfFileReader):
@@ -143,7 +156,7 @@ async def judge_document_timestamp(embedded: EmbeddedPdfSignature, *, env: Envir
         embedded.signed_data, expected_imprint=embedded.compute_digest,
         context=env.new_context(moment=moment, document=document), algorithms=env.policy.algorithms,
         as_document_timestamp=True, document_revinfo=document.revinfo_dumps,
-        cache=env.chain_cache)
+        cache=env.chain_cache, url_of=env.url_of)
     candidates = [integrity.failure[:2]] if integrity.failure else []
     if check.failure is not None:
         candidates.append(check.failure)

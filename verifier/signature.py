@@ -48,6 +48,7 @@ class Environment:
     new_context: ContextFactory  # (moment=, extra_certs=, document=) -> ValidationContext
     now: datetime
     chain_cache: object = None  # verifier.chain.ChainCache shared by the Verifier, or None
+    url_of: object = None  # (DER of a CRL / OCSP response) -> the URL it was fetched from, or None
 
 
 def kind_of(identity) -> SignatureKind:
@@ -102,7 +103,8 @@ async def judge_cms_signer(
         timestamp = await check_timestamp_token(
             tst, expected_imprint=lambda algo: _hash(algo, signer_info["signature"].native),
             context=env.new_context(moment=tst_moment, document=document), algorithms=policy.algorithms,
-            document_revinfo=document.revinfo_dumps, cache=env.chain_cache)
+            document_revinfo=document.revinfo_dumps, cache=env.chain_cache,
+            url_of=env.url_of)
         if tst_moment != env.now and timestamp.proves_time:
             messages.append(Message(
                 "timestamp.archived",
@@ -143,7 +145,7 @@ async def judge_cms_signer(
     if crypto is None:
         chain, evidence = await validate_chain_cached(
             cert, context=context, key_usage=SIGNER_KEY_USAGE, time_proven=proven, algorithms=policy.algorithms,
-            cache=env.chain_cache, document_revinfo=document.revinfo_dumps)
+            cache=env.chain_cache, document_revinfo=document.revinfo_dumps, url_of=env.url_of)
         messages.extend(chain.messages)
         if chain.indication is not Indication.TOTAL_PASSED:
             indication, sub = chain.indication, chain.sub_indication

@@ -94,7 +94,7 @@ class Verifier:
 
         # `at` moves the reference time: revocation freshness then differs, so nothing is reused.
         return Environment(policy=settings.policy, new_context=new_context, now=settings.at or self._clock(),
-                           chain_cache=None if settings.at else self._chain_cache)
+                           chain_cache=None if settings.at else self._chain_cache, url_of=self._cache.url_of)
 
     def _run(self, coroutine):
         with self._lock:

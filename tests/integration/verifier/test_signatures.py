@@ -41,8 +41,8 @@ def test_personal_signature_with_timestamp_passes_with_every_fact(shared_verifie
     assert signature.timestamp.tsa == "Dich vu cap dau thoi gian (Demo TSA)"
     assert signature.trust_anchor == "Co quan chung thuc so chuyen dung Chinh phu (Demo RootCA)"
     assert signature.modifications is Modifications.NONE and signature.coverage == "entire_file"
-    assert {(r.kind, r.source, r.certificate) for r in signature.revocation} >= {
-        ("ocsp", "fetched", "Trần Thị Bình")}
+    assert {(r.kind, r.source, r.certificate, r.url) for r in signature.revocation} >= {
+        ("ocsp", "fetched", "Trần Thị Bình", pki.ocsp_url)}
     as_json = report.to_json(lang="vi")["signatures"][0]
     assert as_json["signing_time"].endswith("+07:00")
     assert as_json["messages"][0] == "chữ ký số hợp lệ"
@@ -310,3 +310,13 @@ def test_a_legacy_sha1_ca_chain_is_refused_after_the_configured_date(verifier_ki
     assert (signature.indication, signature.sub_indication) == (
         Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE)
     assert "signed with SHA1, which is not allowed" in signature.messages[-1].en
+
+
+def test_an_agency_signature_alone_is_noted_at_file_level(shared_verifier, verifier_kit, personal_bt):
+    alone = sign_pdf(sample_decision(), verifier_kit.signer("agency_ec"), timestamper=verifier_kit.timestamper())
+    report = shared_verifier.verify_pdf(alone)
+    assert report.indication is Indication.TOTAL_PASSED  # a copy is signed this way: a finding, not a failure
+    assert [m.code for m in report.messages] == ["order:agency-before-personal"]
+    assert report.to_json("vi")["messages"][0].startswith("chữ ký thứ 1 là chữ ký số cơ quan")
+    both = sign_pdf(personal_bt, verifier_kit.signer("agency_ec"), field="Signature2")
+    assert shared_verifier.verify_pdf(both).messages == ()

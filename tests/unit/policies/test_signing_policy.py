@@ -61,3 +61,15 @@ def test_malformed_policies_are_errors_naming_the_key():
         SigningPolicy.from_toml('[algorithms]\ndigests = ["sha256"]\n[acts.approve]\nholders = "person"\n')
     with pytest.raises(PolicyError, match="signing policy: unknown key\\(s\\) order"):
         SigningPolicy.from_toml('[order]\n')
+
+
+def test_the_order_found_on_a_document():
+    from policies.signing import check_signature_order
+
+    person, agency = PriorSignature(HolderKind.PERSON, True), PriorSignature(HolderKind.ORGANISATION, True)
+    assert check_signature_order([person, agency]).allowed
+    assert check_signature_order([]).allowed
+    decision = check_signature_order([agency, person])
+    assert (decision.allowed, decision.rule) == (False, "order:agency-before-personal")
+    assert decision.reason_en.startswith("signature 1 is an agency signature with no valid personal signature")
+    assert not check_signature_order([PriorSignature(HolderKind.PERSON, False), agency]).allowed
