@@ -6,6 +6,7 @@ auditor and API keys; `ServiceClient` wraps Flask's test client with login (CSRF
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -162,3 +163,90 @@ def signing_world(database_url, pki):
     yield world
     components.dispose()
     world.app.extensions["kyso"].engine.dispose()
+
+
+# -- the service under gunicorn, in its own processes ------------------------------------------------------
+
+
+@dataclass
+class GunicornService:
+    base_url: str
+    process: object  # subprocess.Popen of the gunicorn master
+    key: str  # an API key with every system scope
+    settings: object
+
+    def worker_pids(self) -> list[int]:
+        from pathlib import Path
+
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+def write_pki_home(home, database_url: str, pki) -> None:
+    """A kyso home whose service trusts the session PKI and stamps with its TSA."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "root.pem").write_bytes(pki.root.pem)
+    (home / "gov.pem").write_bytes(pki.gov.pem)
+    (home / "kyso.toml").write_text(
+        f'[database]\nurl = "{database_url}"\n\n[service]\nsecret_key = "{"k" * 64}"\nmount_pki = false\n'
+        f'trust_roots = ["{home / "root.pem"}"]\nintermediates = ["{home / "gov.pem"}"]\ntsa_url = "{pki.tsa_url}"\n',
+        encoding="utf-8",
+    )
+
+
+@contextlib.contextmanager
+def gunicorn_service(home, *, workers: int = 3, roster: str | None = None):
+    """`gunicorn 'kyso.commands.serve:wsgi_app()'` on a free loopback port, configured by the home."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    from kyso.config import Home
+    from service.accounts import Permission
+    from service.settings import ServiceSettings
+    from service.wiring import add_system_key, migrate_all
+    from tests.support.servers import free_port
+
+    settings = ServiceSettings.from_home(Home.locate(home))
+    migrate_all(settings)
+    if roster is not None:
+        from ledger import import_agencies_csv, open_store
+
+        store = open_store(settings.database_url, migrate_schema=False)
+        import_agencies_csv(store, roster)
+        store.dispose()
+    key = add_system_key(settings, "load", scopes=frozenset({Permission.VALIDATE, Permission.SIGN,
+                                                             Permission.DOCUMENTS, Permission.LEDGER}))
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("KYSO_")}
+    environment["KYSO_HOME"] = str(home)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+         "--timeout", "60", "--graceful-timeout", "5", "--log-level", "warning",
+         "kyso.commands.serve:wsgi_app()"],
+        env=environment, stdout=subprocess.DEVNULL, stderr=open(home / "gunicorn.log", "wb"),
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if requests.get(f"{base_url}/healthz", timeout=30).status_code == 200:
+                    break
+            except requests.RequestException:
+                if process.poll() is not None:
+                    raise AssertionError("gunicorn exited: " + (home / "gunicorn.log").read_text()) from None
+                time.sleep(0.25)
+        else:
+            raise AssertionError("gunicorn did not start: " + (home / "gunicorn.log").read_text())
+        yield GunicornService(base_url=base_url, process=process, key=key, settings=settings)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
