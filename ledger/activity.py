@@ -99,10 +99,10 @@ def generate_year(
 
         def flush() -> None:
             if documents:
-                connection.execute(Document.__table__.insert(), documents)
+                _bulk_insert(connection, Document.__table__, documents)
                 documents.clear()
             if records:
-                connection.execute(Record.__table__.insert(), records)
+                _bulk_insert(connection, Record.__table__, records)
                 records.clear()
 
         numbers: Counter = Counter()
@@ -137,6 +137,7 @@ def generate_year(
                             kinds = ["personal", "agency"] if roll < 0.9 else ["agency"]
                             purpose = {"personal": "incoming", "agency": "incoming"}
                         outcomes = []
+                        signing_time = format_time(dated_at)
                         for kind in kinds:
                             indication = "TOTAL_PASSED" if rng.random() < 0.99 else ("TOTAL_FAILED" if rng.random() < 0.5 else "INDETERMINATE")
                             outcomes.append((kind, indication))
@@ -154,7 +155,7 @@ def generate_year(
                                 "signer_name": "Cán bộ" if kind == "personal" else "Cơ quan",
                                 "signer_identifiers": "",
                                 "signed_digest": f"{rng.getrandbits(256):064x}",
-                                "signing_time": format_time(dated_at),
+                                "signing_time": signing_time,
                                 "signing_time_source": "timestamp",
                                 "indication": indication,
                                 "sub_indication": None if indication == "TOTAL_PASSED" else "HASH_FAILURE",
@@ -176,6 +177,19 @@ def generate_year(
             for table in ("ledger_documents", "ledger_officials"):
                 session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"))
     return summary
+
+
+def _bulk_insert(connection, table, rows: list[dict]) -> None:
+    """PostgreSQL: COPY (several times faster than multi-row INSERTs); SQLite: executemany."""
+    if connection.dialect.name != "postgresql":
+        connection.execute(table.insert(), rows)
+        return
+    columns = list(rows[0])
+    raw = connection.connection.driver_connection  # psycopg 3, inside the session's transaction
+    with raw.cursor() as cursor:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
 
 
 def _tally(tally: Counter, direction: str, secret: bool, electronic: bool, outcomes: list[tuple[str, str]]) -> None:

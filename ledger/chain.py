@@ -190,9 +190,12 @@ class _Anomaly:
 _COLUMNS = [getattr(Record, name) for name in ("seq", "prev_hash", "hash", *LedgerRecord.HASHED)]
 
 
-def verify_chain(store: Store, *, batch: int = 5000) -> ChainReport:
+def verify_chain(store: Store, *, anchors: Iterable[tuple[int, str]] = (), batch: int = 5000) -> ChainReport:
     """Re-hash every record in sequence order and follow the links; say what was changed, deleted, inserted
-    or reordered, and where. Streams the records: memory does not grow with the ledger."""
+    or reordered, and where. Streams the records: memory does not grow with the ledger.
+
+    `anchors` are (seq, hash) pairs published earlier (`chain_head`): someone able to rewrite the whole
+    table and its head can make a consistent new chain, but not one that matches hashes kept elsewhere."""
     from ledger.store import translated_errors
 
     genesis = _Seen(0, None, GENESIS_HASH)
@@ -207,6 +210,8 @@ def verify_chain(store: Store, *, batch: int = 5000) -> ChainReport:
         )
         prev = genesis
         pending: _Anomaly | None = None
+        anchored = dict(anchors)
+        anchor_seen: dict[int, _Seen] = {}
         for row in result:
             count += 1
             if pending is not None:
@@ -214,6 +219,8 @@ def verify_chain(store: Store, *, batch: int = 5000) -> ChainReport:
                 pending = None
             content_ok = hash_of_row(row) == row.hash
             seen = _Seen(row.seq, row.record_id, row.hash)
+            if row.seq in anchored:
+                anchor_seen[row.seq] = seen
             if not content_ok or row.prev_hash != prev.hash or row.seq != prev.seq + 1:
                 pending = _Anomaly(seen, prev, row.prev_hash, content_ok)
                 anomalies.append(pending)
@@ -222,6 +229,19 @@ def verify_chain(store: Store, *, batch: int = 5000) -> ChainReport:
         wanted = {a.prev_hash for a in anomalies} | {head_hash}
         located = _locate(connection, wanted)
     problems = _classify(anomalies, located, last=last, head_seq=head_seq, head_hash=head_hash)
+    flagged = {p.seq for p in problems}
+    for seq, digest in sorted(anchored.items()):
+        seen = anchor_seen.get(seq)
+        if seq in flagged or (seen is not None and seen.hash == digest):
+            continue
+        if seen is None:
+            problems.append(ChainProblem(ProblemKind.MISSING, seq, None, f"bản ghi {seq} đã được neo nhưng không còn trong sổ",
+                                         f"anchored record {seq} is no longer in the ledger"))
+        else:
+            problems.append(ChainProblem(ProblemKind.CHANGED, seq, seen.record_id,
+                                         f"bản ghi {seq} ({seen.record_id}) khác giá trị băm đã neo: chuỗi đã bị viết lại",
+                                         f"record {seq} ({seen.record_id}) differs from its anchored hash: the chain was rewritten"))
+    problems.sort(key=lambda p: p.seq)
     return ChainReport(records=count, head_seq=head_seq, head_hash=head_hash, problems=tuple(problems))
 
 

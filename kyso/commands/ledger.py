@@ -28,14 +28,23 @@ def ledger():
 @ledger.command("verify")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
+@click.option("--anchor", "anchors", multiple=True, metavar="SEQ:HASH",
+              help="A chain head published earlier (printed by this command); may be repeated.")
 @click.pass_obj
-def verify(home, output_format, lang):
+def verify(home, output_format, lang, anchors):
     """Re-hash every record and follow the chain; exit 0 intact, 1 broken (with where)."""
     from ledger import LedgerError, verify_chain
 
+    parsed = []
+    for anchor in anchors:
+        seq, _, digest = anchor.partition(":")
+        if not seq.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest.lower()):
+            raise click.BadParameter(f"{anchor!r}: cần SEQ:HASH (hex 64 ký tự) / expected SEQ:HASH (64 hex digits)",
+                                     param_hint="--anchor")
+        parsed.append((int(seq), digest.lower()))
     store = open_ledger(home)
     try:
-        result = verify_chain(store)
+        result = verify_chain(store, anchors=parsed)
     except LedgerError as exc:
         raise _Unavailable(str(exc)) from exc
     finally:

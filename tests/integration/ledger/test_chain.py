@@ -147,3 +147,30 @@ def test_each_problem_of_a_multiply_tampered_chain_is_located(chained):
     _sql(store, "DELETE FROM ledger_records WHERE seq = 8")
     problems = verify_chain(store).problems
     assert [(p.kind, p.seq) for p in problems] == [(ProblemKind.CHANGED, 2), (ProblemKind.MISSING, 8)]
+
+
+def test_a_consistently_rewritten_chain_is_caught_by_a_published_anchor(chained):
+    store, records = chained
+    from ledger.chain import chain_head
+    from ledger.entries import hash_of_row
+
+    anchor = chain_head(store)
+    assert anchor == (10, records[-1].hash)
+    # Rewrite record 3 and re-hash it and every later record, head included: internally consistent again.
+    _sql(store, "UPDATE ledger_records SET signer_name = 'Kẻ giả mạo' WHERE seq = 3")
+    from sqlalchemy import select
+
+    from ledger.models import Record
+
+    with store.transaction() as session:
+        prev = records[1].hash
+        for row in session.scalars(select(Record).where(Record.seq >= 3).order_by(Record.seq)):
+            row.prev_hash = prev
+            row.hash = hash_of_row(row)
+            prev = row.hash
+        session.flush()
+    _sql(store, "UPDATE ledger_chain_head SET last_hash = :h", h=prev)
+    assert verify_chain(store).intact  # nothing inside the database can tell
+    problems = verify_chain(store, anchors=[anchor, (2, records[1].hash)]).problems
+    assert [(p.kind, p.seq) for p in problems] == [(ProblemKind.CHANGED, 10)]
+    assert problems[0].en == f"record 10 ({records[-1].record_id}) differs from its anchored hash: the chain was rewritten"

@@ -61,6 +61,12 @@ def test_report_and_ledger_commands(tmp_path, database_url):
 
     done = _kyso(home, database_url, "ledger", "verify", "--lang", "en")
     assert (done.returncode, done.stdout.decode().split(":")[0]) == (0, "Ledger intact")
+    head = done.stdout.decode().split()[-2:]  # "#814 <hash>": publish it, pass it back as an anchor
+    assert head[0] == "#814"
+    done = _kyso(home, database_url, "ledger", "verify", "--anchor", f"814:{head[1]}")
+    assert done.returncode == 0
+    done = _kyso(home, database_url, "ledger", "verify", "--anchor", "814:abc")
+    assert done.returncode == 64
     store = open_store(database_url)
     with store.engine.begin() as conn:
         conn.execute(text("UPDATE ledger_records SET signer_name = 'Người khác' WHERE seq = 7"))
