@@ -37,6 +37,27 @@ class DocumentData:
         return {c.dump() for c in self.crls} | {o.dump() for o in self.ocsps}
 
 
+def with_embedded_revinfo(document: DocumentData, signed_data: cms.SignedData,
+                           signer_info: cms.SignerInfo) -> DocumentData:
+    """Add the revocation data a signature carries itself: the Adobe revocationInfoArchival signed
+    attribute (what many Vietnamese signing tools write instead of a DSS) and the CMS `crls` field."""
+    crls, ocsps = list(document.crls), list(document.ocsps)
+    try:
+        for attr in signer_info["signed_attrs"] or ():
+            if attr["type"].native == "adobe_revocation_info_archival":
+                for archival in attr["values"]:
+                    crls.extend(archival["crl"] or ())
+                    ocsps.extend(archival["ocsp"] or ())
+        for choice in signed_data["crls"] or ():
+            if choice.name == "crl":
+                crls.append(choice.chosen)
+    except (KeyError, ValueError, TypeError):
+        return document  # unreadable extras: judge with what the document carries elsewhere
+    if len(crls) == len(document.crls) and len(ocsps) == len(document.ocsps):
+        return document
+    return DocumentData(document.certs, tuple(crls), tuple(ocsps))
+
+
 ContextFactory = Callable[..., ValidationContext]
 
 
@@ -76,6 +97,7 @@ async def judge_cms_signer(
     policy = env.policy
     signer_info: cms.SignerInfo = extract_signer_info(signed_data)
     certs = certs or extract_certs_for_validation(signed_data)
+    document = with_embedded_revinfo(document, signed_data, signer_info)
     cert = certs.signer_cert
     identity = parse_identity(cert)
     digest_algorithm, signature_algorithm, key = signature_algorithms(signer_info, cert)

@@ -320,3 +320,22 @@ def test_an_agency_signature_alone_is_noted_at_file_level(shared_verifier, verif
     assert report.to_json("vi")["messages"][0].startswith("chữ ký thứ 1 là chữ ký số cơ quan")
     both = sign_pdf(personal_bt, verifier_kit.signer("agency_ec"), field="Signature2")
     assert shared_verifier.verify_pdf(both).messages == ()
+
+
+def test_revocation_data_inside_the_signature_suffices_offline(verifier_kit, pki):
+    # Adobe revocationInfoArchival (adbe.pkcs7.detached), what many Vietnamese signing tools write.
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+    import io
+
+    context = ValidationContext(trust_roots=pki.trust_roots, allow_fetching=True)
+    meta = signers.PdfSignatureMetadata(field_name="Signature1", md_algorithm="sha256",
+                                        subfilter=fields.SigSeedSubFilter.ADOBE_PKCS7_DETACHED,
+                                        embed_validation_info=True, validation_context=context)
+    writer = IncrementalPdfFileWriter(io.BytesIO(sample_decision()), strict=False)
+    signed = signers.PdfSigner(meta, verifier_kit.signer("official_rsa"),
+                               timestamper=verifier_kit.timestamper()).sign_pdf(writer).getvalue()
+    with verifier_kit.verifier(offline=True) as verifier:
+        signature = _only(verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_PASSED, None), signature.to_json()
+    assert {r.source for r in signature.revocation} == {"document"}
