@@ -14,7 +14,8 @@ import click
 
 
 @contextlib.contextmanager
-def _errors():
+def cli_errors():
+    """Our packages' errors as click errors: usage problems exit 64, refusals exit 1 (Vietnamese / English)."""
     from ca.errors import CaError
     from kyso.config import ConfigError
     from policies.profiles import ProfileError
@@ -69,7 +70,7 @@ def issue(home, csr_file, profile: str, issuer: str, days: int | None, out: Path
 
     if agency_code and profile not in ("personal", "agency"):
         raise click.UsageError("--agency applies to personal and agency certificates only")
-    with _errors():
+    with cli_errors():
         if agency_code:
             check_roster_agency(home, agency_code)
         authority = _authority(home)
@@ -100,7 +101,7 @@ def renew(home, serial: str, csr_file, days: int | None, out: Path | None) -> No
     from asn1crypto import pem
 
     serial_number = parse_serial(serial)
-    with _errors():
+    with cli_errors():
         issued = _authority(home).renew(serial_number, csr=csr_file.read() if csr_file else None,
                                         validity_days=days)
     output = pem.armor("CERTIFICATE", issued.certificate.dump())
@@ -123,7 +124,7 @@ def list_certificates(home, issuer: str, output: str) -> None:
 
     from ca.store import Store
 
-    with _errors():
+    with cli_errors():
         store = Store.open(home.database_url())
         try:
             records = store.certificates_of(issuer)
@@ -156,7 +157,7 @@ def revoke(home, serial: str, reason: str) -> None:
     from kyso.enrolment import revoke_on_roster
 
     serial_number = parse_serial(serial)
-    with _errors():
+    with cli_errors():
         chosen = RevocationReason.parse(reason)
         revocation = _authority(home).revoke(serial_number, reason=chosen)
         record = revocation.record
@@ -177,7 +178,7 @@ def revoke(home, serial: str, reason: str) -> None:
 @click.pass_obj
 def crl(home, issuers: tuple[str, ...]) -> None:
     """Publish a new CRL (next CRL number) and write it to KYSO_HOME/pki/<ca>.crl."""
-    with _errors():
+    with cli_errors():
         authority = _authority(home)
         for name in issuers or sorted(authority.issuers):
             published = authority.publish_crl(name)
@@ -199,7 +200,7 @@ def serve(home, host: str | None, port: int | None) -> None:
 
     from service.pki import create_pki_app
 
-    with _errors():
+    with cli_errors():
         authority = _authority(home)
         # Log in before serving, so a wrong PIN fails here and not on the first request.
         for issuer in authority.issuers.values():

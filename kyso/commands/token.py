@@ -13,7 +13,7 @@ import json
 
 import click
 
-from kyso.commands.ca import _errors
+from kyso.commands.ca import cli_errors
 from kyso.commands.pki import pin_from
 
 
@@ -31,7 +31,7 @@ def init(home, label: str) -> None:
 
     user_pin = pin_from("KYSO_TOKEN_PIN", f"PIN for token {label} / Mã PIN thiết bị {label}")
     so_pin = pin_from("KYSO_TOKEN_SO_PIN", f"SO PIN for token {label} / Mã PIN quản trị thiết bị {label}")
-    with _errors():
+    with cli_errors():
         initialise_user_token(home, label=label, user_pin=user_pin, so_pin=so_pin)
     click.echo(f"Đã khởi tạo thiết bị / token initialised: {label}")
 
@@ -84,7 +84,7 @@ def enroll(home, token_label, profile, common_name, uids, organization, units, t
     attributes = _attributes(country=country, state=state, locality=locality, organization=organization,
                              units=units, title=title, common_name=common_name, uids=uids, email=email)
     prompt = EnvironmentPinPrompt("KYSO_TOKEN_PIN") if os.environ.get("KYSO_TOKEN_PIN") else None
-    with _errors():
+    with cli_errors():
         if agency_code:
             check_roster_agency(home, agency_code)
         authority = open_authority(home)
@@ -116,7 +116,7 @@ def list_tokens(home, objects_of: str | None, output: str) -> None:
     from token_bridge.pin import EnvironmentPinPrompt, choose_pin_prompt
 
     listing = []
-    with _errors():
+    with cli_errors():
         module = load_module(home)
         for info in module.tokens():
             entry = {"label": info.label, "serial": info.serial, "manufacturer": info.manufacturer,
