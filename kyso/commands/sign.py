@@ -34,11 +34,22 @@ class _Outcome:
 def _load_certificates(path: Path):
     from asn1crypto import pem, x509
 
-    data = path.read_bytes()
-    if pem.detect(data):
-        return [x509.Certificate.load(der) for kind, _, der in pem.unarmor(data, multiple=True)
-                if kind == "CERTIFICATE"]
-    return [x509.Certificate.load(data)]
+    try:
+        data = path.read_bytes()
+        if pem.detect(data):
+            certificates = [x509.Certificate.load(der) for kind, _, der in pem.unarmor(data, multiple=True)
+                            if kind == "CERTIFICATE"]
+        else:
+            certificates = [x509.Certificate.load(data)]
+        for certificate in certificates:
+            certificate.native  # parse now: a wrong file is a usage error here, not a crash later
+    except (OSError, ValueError, TypeError) as exc:
+        raise click.UsageError(
+            f"không đọc được chứng thư {path} / cannot read the certificate {path}: {exc}"
+        ) from exc
+    if not certificates:
+        raise click.UsageError(f"tệp {path} không có chứng thư / {path} holds no certificate")
+    return certificates
 
 
 def _demo_pki(home):
@@ -148,16 +159,12 @@ def sign(home, source, output, kind, token_label, certificate_id, pin_env, level
         reject_unknown_keys("signer", settings, SIGNER_KEYS)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    roots, intermediates, demo_tsa = _demo_pki(home)
-    trust_files = list(trust) or list(settings.get("trust", []))
-    if trust_files:
-        roots = [c for path in trust_files for c in _load_certificates(Path(path))]
-    if not roots:
-        raise click.UsageError(
-            "chưa có chứng thư gốc tin cậy: dùng --trust hoặc 'kyso pki init' / "
-            "no trust roots: pass --trust or run 'kyso pki init'"
-        )
-    level_value = PadesLevel(level or settings.get("level") or "B-T")
+    try:
+        level_value = PadesLevel(level or settings.get("level") or "B-T")
+    except ValueError as exc:
+        raise click.UsageError(f"[signer] level must be one of {', '.join(LEVELS)}: {exc}") from exc
+    if settings.get("revocation", "soft-fail") not in ("soft-fail", "hard-fail", "off"):
+        raise click.UsageError("[signer] revocation must be soft-fail, hard-fail or off")
     try:
         signature_stamp = _read_image(signature_image or (settings.get("signature_image") if kind == "approve"
                                                           else None), "signature")
@@ -177,6 +184,15 @@ def sign(home, source, output, kind, token_label, certificate_id, pin_env, level
         )
     except SignerError as exc:
         raise click.UsageError(str(exc)) from exc
+    roots, intermediates, demo_tsa = _demo_pki(home)
+    trust_files = list(trust) or list(settings.get("trust", []))
+    if trust_files:
+        roots = [c for path in trust_files for c in _load_certificates(Path(path))]
+    if not roots:
+        raise click.UsageError(
+            "chưa có chứng thư gốc tin cậy: dùng --trust hoặc 'kyso pki init' / "
+            "no trust roots: pass --trust or run 'kyso pki init'"
+        )
 
     numbers = None
     if kind == "issue":
