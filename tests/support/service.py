@@ -90,7 +90,8 @@ def build_service_world(database_url: str, *, clock=None, components=None, roste
     from service.settings import ServiceSettings
     from service.wiring import migrate_all
 
-    settings = ServiceSettings(database_url=database_url, secret_key="s" * 40, mount_pki=False, **settings_changes)
+    settings_changes.setdefault("mount_pki", False)
+    settings = ServiceSettings(database_url=database_url, secret_key="s" * 40, **settings_changes)
     migrate_all(settings)
     if roster is not None:
         from ledger import import_agencies_csv, open_store
