@@ -114,3 +114,13 @@ def test_revocation_persists_across_stores(authority, database_url):
         assert [entry.serial_number for entry in other.revoked_entries("gov")] == [issued.serial_number]
     finally:
         other.close()
+
+
+def test_concurrent_crl_publications_get_distinct_increasing_numbers(authority):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=5) as pool:
+        published = list(pool.map(lambda _: authority.publish_crl("gov"), range(10)))
+    numbers = sorted(crl.crl_number_value.native for crl in published)
+    assert numbers == list(range(1, 11))
+    with authority.store.engine.connect() as connection:
+        stored = connection.execute(sa.text("SELECT number FROM ca_crls WHERE issuer = 'gov' ORDER BY number")).scalars().all()
+    assert stored == list(range(1, 11))

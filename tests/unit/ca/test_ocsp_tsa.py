@@ -133,3 +133,24 @@ def test_bad_time_stamp_requests(authority, request_bytes, fail_info, text):
     assert status["fail_info"].native == fail_info
     assert status["status_string"].native == [text]
     assert authority.store.table_contents() == before
+
+
+def test_several_certificates_in_one_request(authority, person):
+    from asn1crypto import ocsp
+
+    gov = authority.issuer("gov").certificate
+    root = authority.issuer("root").certificate
+    first = ocsp.OCSPRequest.load(ocsp_request(gov, person.serial_number))
+    foreign = ocsp.OCSPRequest.load(ocsp_request(root, authority.issuer("gov").certificate.serial_number))
+    unknown = ocsp.OCSPRequest.load(ocsp_request(gov, 0xABCDEF))
+    combined = ocsp.OCSPRequest({"tbs_request": {"request_list": [
+        first["tbs_request"]["request_list"][0],
+        foreign["tbs_request"]["request_list"][0],
+        unknown["tbs_request"]["request_list"][0],
+    ]}}).dump()
+    response = ocsp.OCSPResponse.load(authority.respond_ocsp(combined))
+    answers = response.basic_ocsp_response["tbs_response_data"]["responses"]
+    # signed by gov's responder, so the root-issued certificate is not answered for: unknown
+    assert [a["cert_status"].name for a in answers] == ["good", "unknown", "unknown"]
+    assert [a["cert_id"]["serial_number"].native for a in answers] == [
+        person.serial_number, authority.issuer("gov").certificate.serial_number, 0xABCDEF]
