@@ -31,6 +31,12 @@ Fixture API (session scope):
     pki.authority              the ca.authority.Authority behind it all (store, revoke, publish_crl, ...)
     pki.write_pem(directory)   writes <name>.pem for every entity and <ca>.crl.pem; returns the directory
 
+Helpers (plain functions):
+    build_small_authority(database_url, base_url=..., clock=None) -> a fresh Authority (EC root "root",
+                               issuing CA "gov", delegated OCSP, TSA) for tests that revoke or count rows
+    ocsp_request(issuer_certificate, serial, nonce=..., algorithm="sha1") -> DER OCSPRequest
+    time_stamp_request(data, algorithm="sha256", nonce=7, cert_req=True, policy=None) -> DER TimeStampReq
+
 Only `ca/` builds this PKI (DESIGN.md: the product issues certificates itself).
 """
 
