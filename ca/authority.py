@@ -186,6 +186,10 @@ class Authority:
         """Check the request against `profile` and issue; refusals raise `RequestRejected`."""
         ca = self.issuer(issuer)
         chosen = self._profile(profile)
+        if chosen.name == "root-ca":
+            raise RequestRejected(
+                "chứng thư CA gốc chỉ được tự ký (create_root)", "a root CA certificate is only self-signed"
+            )
         if not_after is None and validity_days is not None:
             not_after = (not_before or self.clock()) + timedelta(days=validity_days)
         template = self._template(

@@ -53,7 +53,8 @@ def ca() -> None:
 
 @ca.command("issue")
 @click.argument("csr_file", type=click.File("rb"))
-@click.option("--profile", required=True, help="personal, agency, tsa or ocsp.")
+@click.option("--profile", required=True, type=click.Choice(["personal", "agency", "tsa", "ocsp", "issuing-ca"]),
+              help="The certificate profile (policies/data/certificate-profiles.toml).")
 @click.option("--issuer", default="gov", show_default=True, help="The issuing CA.")
 @click.option("--days", type=click.IntRange(1, None), help="Validity in days (default: the profile's maximum).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the certificate (PEM) here.")

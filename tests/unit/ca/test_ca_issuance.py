@@ -250,3 +250,10 @@ def test_renewal_refusals(authority, clock):
     assert caught.value.english == "a revoked certificate cannot be renewed"
     with pytest.raises(UnknownCertificate):
         authority.renew(0x42)
+
+
+def test_a_root_is_never_issued_by_another_ca(authority):
+    with pytest.raises(RequestRejected) as caught:
+        authority.issue(issuer="gov", profile="root-ca", public_key=InMemoryKey.generate_ec().public_key_info(),
+                        attributes=[("country_name", "VN"), ("organization_name", "X"), ("common_name", "Fake root")])
+    assert caught.value.english == "a root CA certificate is only self-signed"
