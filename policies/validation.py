@@ -88,23 +88,25 @@ class ValidationPolicy:
             allowed_changes=allowed,
         )
 
-    def check_changes(self, found: ChangeClass, *, docmdp_level: int | None, detail: str = "") -> Decision:
+    def check_changes(self, found: ChangeClass, *, docmdp_level: int | None, detail: str = "",
+                      detail_vi: str | None = None) -> Decision:
         """Are the changes made after a signature allowed? A certification signature's DocMDP level
-        (1, 2 or 3) narrows what this policy allows; `detail` names the change for the reason."""
+        (1, 2 or 3) narrows what this policy allows; `detail` (and `detail_vi`) name the change."""
         suffix = f": {detail}" if detail else ""
+        suffix_vi = f": {detail_vi}" if detail_vi else suffix
         if found is ChangeClass.NONE:
             return Decision.allow("modifications:none", "the document was not changed after signing",
                                   "văn bản không bị thay đổi sau khi ký")
         if found is ChangeClass.OTHER:
             return Decision.deny("modifications:disallowed",
                                  f"the document was changed after signing{suffix}",
-                                 f"văn bản đã bị thay đổi sau khi ký{suffix}")
+                                 f"văn bản đã bị thay đổi sau khi ký{suffix_vi}")
         if docmdp_level is not None and found.docmdp_level > docmdp_level:
             return Decision.deny(
                 "modifications:docmdp",
                 f"{found.value.replace('_', ' ')} after a certification signature that allows only "
                 f"DocMDP level {docmdp_level}{suffix}",
-                f"{_CHANGE_VI[found]} sau chữ ký chứng nhận chỉ cho phép mức DocMDP {docmdp_level}{suffix}",
+                f"{_CHANGE_VI[found]} sau chữ ký chứng nhận chỉ cho phép mức DocMDP {docmdp_level}{suffix_vi}",
             )
         if found not in self.allowed_changes:
             return Decision.deny("modifications:policy",

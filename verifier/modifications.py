@@ -66,21 +66,27 @@ def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) ->
         return Integrity(coverage_name, Modifications.DISALLOWED, detail_en,
                           (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, message), (message,))
     diff = embedded.diff_result
+    detail_vi = None
     if isinstance(diff, SuspiciousModification):
-        found, detail = ChangeClass.OTHER, describe(diff)
+        found = ChangeClass.OTHER
+        detail, detail_vi = _describe_pages(embedded) or (_first_line(describe(diff)), None)
     elif isinstance(diff, DiffResult):
         found = _LEVELS[diff.modification_level]
         fields = sorted(diff.changed_form_fields)
         detail = f"fields {', '.join(fields)}" if fields else ""
+        detail_vi = f"trường {', '.join(fields)}" if fields else ""
         shadowed = _appearance_only_changes(embedded, fields) if found is ChangeClass.FORM_FILLING else []
         if shadowed:
             found = ChangeClass.OTHER
             detail = (f"the appearance of field(s) {', '.join(shadowed)} was replaced while the value stayed the "
                       f"same (shadow attack)")
+            detail_vi = (f"hình hiển thị của trường {', '.join(shadowed)} bị thay trong khi giá trị không đổi "
+                         f"(tấn công che giấu)")
     else:
         found, detail = ChangeClass.NONE, ""
     docmdp = embedded.docmdp_level
-    decision = policy.check_changes(found, docmdp_level=docmdp.value if docmdp else None, detail=detail)
+    decision = policy.check_changes(found, docmdp_level=docmdp.value if docmdp else None, detail=detail,
+                                    detail_vi=detail_vi)
     if found is ChangeClass.NONE:
         return Integrity(coverage_name, Modifications.NONE, None, None, ())
     change = f"{found.value}: {detail}" if detail else found.value
@@ -90,6 +96,62 @@ def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) ->
     message = Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.ERROR)
     return Integrity(coverage_name, Modifications.DISALLOWED, change,
                       (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0][:200] if text else text
+
+
+def _describe_pages(embedded: EmbeddedPdfSignature) -> tuple[str, str] | None:
+    """Name, in words a clerk understands, what happened to the pages after the signed revision: pages
+    added or removed, a page's content replaced, annotations put on a page. None when the pages are the same
+    (the change is elsewhere; pyHanko's own explanation is used then)."""
+    try:
+        reader = embedded.reader
+        before = _pages(reader.get_historical_resolver(embedded.signed_revision).root["/Pages"])
+        after = _pages(reader.root["/Pages"])
+    except Exception:  # noqa: BLE001 - a broken page tree is described by pyHanko's message
+        return None
+    en, vi = [], []
+    if len(after) != len(before):
+        delta = len(after) - len(before)
+        en.append(f"{abs(delta)} page(s) {'added' if delta > 0 else 'removed'}")
+        vi.append(f"{'thêm' if delta > 0 else 'bớt'} {abs(delta)} trang")
+    for number, (old, new) in enumerate(zip(before, after), 1):
+        if _content(old) != _content(new):
+            en.append(f"content of page {number} replaced")
+            vi.append(f"nội dung trang {number} bị thay")
+        if _annotation_count(new) > _annotation_count(old):
+            en.append(f"annotations added on page {number}")
+            vi.append(f"thêm chú thích trên trang {number}")
+    if not en:
+        return None
+    return "; ".join(en), "; ".join(vi)
+
+
+def _pages(node) -> list:
+    node = node.get_object()
+    if node.get("/Type") == "/Pages" or "/Kids" in node:
+        pages = []
+        for kid in node["/Kids"]:
+            pages.extend(_pages(kid))
+        return pages
+    return [node]
+
+
+def _content(page) -> bytes:
+    contents = page.get("/Contents")
+    if contents is None:
+        return b""
+    contents = contents.get_object()
+    if isinstance(contents, list):
+        return b"".join(c.get_object().data for c in contents)
+    return contents.data
+
+
+def _annotation_count(page) -> int:
+    annots = page.get("/Annots")
+    return len(annots.get_object()) if annots is not None else 0
 
 
 def _fields_by_name(root) -> dict[str, object]:

@@ -127,7 +127,9 @@ async def judge_cms_signer(
             context=env.new_context(moment=tst_moment, document=document), algorithms=policy.algorithms,
             document_revinfo=document.revinfo_dumps, cache=env.chain_cache,
             url_of=env.url_of)
-        if tst_moment != env.now and timestamp.proves_time:
+        tsa_expired = timestamp.tsa_certificate is not None and (
+            timestamp.tsa_certificate["tbs_certificate"]["validity"]["not_after"].native < env.now)
+        if tst_moment != env.now and timestamp.proves_time and tsa_expired:
             messages.append(Message(
                 "timestamp.archived",
                 f"the signature timestamp was judged at {iso(tst_moment)}, the time proven by a later document "

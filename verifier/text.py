@@ -32,6 +32,10 @@ _MODS = {
     "vi": {Modifications.NONE: "không thay đổi sau khi ký", Modifications.ALLOWED: "có thay đổi sau khi ký, được phép",
            Modifications.DISALLOWED: "có thay đổi sau khi ký, KHÔNG được phép"},
 }
+_ORIGIN = {
+    "en": {"document": "from the document", "fetched": "fetched", "given": "configured"},
+    "vi": {"document": "có sẵn trong tệp", "fetched": "tải về", "given": "được cấu hình"},
+}
 _LABELS = {
     "en": {"file": "File", "result": "Result", "signer": "Signer", "time": "Signing time", "anchor": "Trust anchor",
            "integrity": "Integrity", "ids": "Identifiers", "org": "Organisation", "revocation": "Revocation data",
@@ -73,7 +77,8 @@ def render_text(report: FileReport, *, lang: str = "vi") -> str:
                      + (f" ({signature.change})" if signature.change else ""))
         if signature.revocation:
             lines.append(f"    {labels['revocation']}: " + "; ".join(
-                f"{r.kind.upper()} {r.source} {iso(r.produced_at)}" for r in signature.revocation))
+                f"{r.kind.upper()} {_ORIGIN[lang].get(r.source, r.source)} {iso(r.produced_at)}"
+                for r in signature.revocation))
         lines += [f"    - {m.text(lang)}" for m in signature.messages]
     return "\n".join(lines)
 

@@ -48,20 +48,24 @@ def _assert_disallowed(report, signature, *, sub=SubIndication.SIG_CONSTRAINTS_F
 def test_appended_page_after_signing(shared_verifier, signed, tmp_path):
     report, signature = _judge(shared_verifier, attacks.append_page(signed), tmp_path, "isa-appended-page.pdf")
     _assert_disallowed(report, signature)
-    assert "the document was changed after signing" in signature.messages[0].en
+    assert signature.change == "other: 1 page(s) added"
+    assert signature.messages[0].en == "the document was changed after signing: 1 page(s) added"
+    assert signature.messages[0].vi == "văn bản đã bị thay đổi sau khi ký: thêm 1 trang"
 
 
 def test_second_revision_replacing_the_page_content(shared_verifier, signed, tmp_path):
     report, signature = _judge(shared_verifier, attacks.replace_page_content(signed), tmp_path,
                                "isa-replaced-page-content.pdf")
     _assert_disallowed(report, signature)
-    assert signature.messages[0].vi.startswith("văn bản đã bị thay đổi sau khi ký")
+    assert signature.change == "other: content of page 1 replaced"
+    assert signature.messages[0].vi == "văn bản đã bị thay đổi sau khi ký: nội dung trang 1 bị thay"
 
 
 def test_shadow_hide_with_an_overlay_annotation(shared_verifier, signed, tmp_path):
     report, signature = _judge(shared_verifier, attacks.overlay_annotation(signed), tmp_path,
                                "shadow-hide-annotation.pdf")
     _assert_disallowed(report, signature)
+    assert signature.change == "other: annotations added on page 1"
 
 
 def test_shadow_replace_of_a_signed_form_appearance(shared_verifier, signed_form, tmp_path):
