@@ -190,6 +190,13 @@ class Authority:
             raise RequestRejected(
                 "chứng thư CA gốc chỉ được tự ký (create_root)", "a root CA certificate is only self-signed"
             )
+        constraints = ca.certificate.basic_constraints_value
+        if chosen.is_ca and constraints is not None and constraints["path_len_constraint"].native == 0:
+            # RFC 5280 4.2.1.9: a CA certificate under this issuer would make an invalid path.
+            raise RequestRejected(
+                f"CA {issuer} không được cấp chứng thư CA (pathLenConstraint 0)",
+                f"CA {issuer} may not issue CA certificates (pathLenConstraint 0)",
+            )
         if not_after is None and validity_days is not None:
             not_after = (not_before or self.clock()) + timedelta(days=validity_days)
         template = self._template(

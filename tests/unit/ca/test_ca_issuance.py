@@ -257,3 +257,10 @@ def test_a_root_is_never_issued_by_another_ca(authority):
         authority.issue(issuer="gov", profile="root-ca", public_key=InMemoryKey.generate_ec().public_key_info(),
                         attributes=[("country_name", "VN"), ("organization_name", "X"), ("common_name", "Fake root")])
     assert caught.value.english == "a root CA certificate is only self-signed"
+
+
+def test_path_length_zero_forbids_sub_cas(authority):
+    with pytest.raises(RequestRejected) as caught:
+        authority.issue(issuer="gov", profile="issuing-ca", public_key=InMemoryKey.generate_ec().public_key_info(),
+                        attributes=[("country_name", "VN"), ("organization_name", "X"), ("common_name", "Sub CA")])
+    assert caught.value.english == "CA gov may not issue CA certificates (pathLenConstraint 0)"
