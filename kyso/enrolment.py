@@ -273,6 +273,9 @@ def enroll_token(
     The profile is checked before the key is generated, so a refused subject leaves the token untouched.
     """
     authority.profiles.get(profile).check_subject(attributes)
+    # Reach the CA key first (its token, its PIN): a CA that cannot sign must not leave an orphan key pair
+    # on the official's token.
+    authority.issuer(issuer).key.public_key_info()
     session = module.session(token_label, pin_prompt=pin_prompt)
     key_id = secrets.token_bytes(8)
     if key_kind == "rsa":
