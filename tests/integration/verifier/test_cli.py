@@ -55,6 +55,7 @@ def test_batch_over_a_folder_reports_each_file_and_exits_one(folder, tmp_path):
     assert "File: " + str(folder / "good.pdf") in result.stdout
     assert "[1] Signature1: personal signature - INVALID (TOTAL_FAILED / SIG_CONSTRAINTS_FAILURE)" in result.stdout
     assert "Traceback" not in result.stderr and "WARNING" not in result.stderr
+    assert "kyso verify" in result.stderr  # the progress bar's label, on stderr
     assert result.stdout.rstrip().endswith("Total: 2 (VALID: 1, INVALID: 1)")
 
 

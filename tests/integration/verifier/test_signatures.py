@@ -339,3 +339,26 @@ def test_revocation_data_inside_the_signature_suffices_offline(verifier_kit, pki
         signature = _only(verifier.verify_pdf(signed))
     assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_PASSED, None), signature.to_json()
     assert {r.source for r in signature.revocation} == {"document"}
+
+
+def test_a_flaky_revocation_server_is_retried_and_answers_are_cached(verifier_kit, personal_bt, pki, wsgi_server):
+    from service.pki import create_pki_app
+
+    app = create_pki_app(pki.authority)
+    seen: list[str] = []
+
+    def flaky(environ, start_response):
+        seen.append(environ["PATH_INFO"])
+        if seen.count(environ["PATH_INFO"]) == 1:  # every URL fails once
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"busy"]
+        return app(environ, start_response)
+
+    mirror = wsgi_server(flaky)
+    http = HttpSettings(timeout=5, retries=2, rewrites=(UrlRewrite(pki.base_url, mirror),))
+    with verifier_kit.verifier(http=http) as verifier:
+        assert verifier.verify_pdf(personal_bt).indication is Indication.TOTAL_PASSED
+        first = list(verifier.fetched_urls)
+        assert verifier.verify_pdf(personal_bt).indication is Indication.TOTAL_PASSED
+        assert verifier.fetched_urls == first  # the second file is served from the cache
+    assert "/pki/ocsp" in seen and seen.count("/pki/ocsp") >= 2
