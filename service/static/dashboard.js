@@ -33,7 +33,7 @@
       const rate = agency.rates.signing_rate;
       const percent = rate.percent === null ? 0 : rate.percent;
       const y = 10 + index * rowHeight;
-      const name = agency.total ? "Σ " + (Kyso.lang === "vi" ? level.name_vi : level.name_en) : agency.name;
+      const name = agency.total ? "Σ " + t("dashboard.total") : agency.name;
       figure.append(svg("text", { x: left - 8, y: y + 15, "text-anchor": "end" }, name));
       const state = rate.meets_target === false ? "below" : "met";
       const bar = svg("rect", { class: "bar " + state, x: left, y, height: 18,
@@ -61,13 +61,13 @@
     const head = drill.querySelector("thead");
     const body = drill.querySelector("tbody");
     head.replaceChildren(element("tr", {}));
-    for (const label of ["", "n", t("dashboard.documents"), "records / serials"]) head.firstChild.append(element("th", {}, label));
+    for (const label of ["", "n", t("dashboard.documents"), t("dashboard.behind")]) head.firstChild.append(element("th", {}, label));
     body.replaceChildren();
     for (const key of FIGURES) {
       const figure = agency.figures[key];
       if (!figure) continue;
       const row = element("tr", { "data-figure": key });
-      row.append(element("td", {}, key), element("td", {}, String(figure.count)),
+      row.append(element("td", {}, t("figure." + key)), element("td", {}, String(figure.count)),
         element("td", { class: "documents" }, (figure.document_ids || []).join(", ")),
         element("td", {}, (figure.record_ids || figure.certificate_serials || []).slice(0, 20).join(", ")));
       body.append(row);
@@ -90,7 +90,7 @@
         if (!level.agencies.length) continue;
         shown += 1;
         const section = element("section", { class: "card level", "data-level": level.code });
-        const targets = Object.entries(level.targets).map(([metric, v]) => metric + " " + v.percent + "%").join(", ");
+        const targets = Object.entries(level.targets).map(([metric, v]) => t("metric." + metric) + " " + v.percent + "%").join(", ");
         section.append(element("h2", {}, (Kyso.lang === "vi" ? level.name_vi : level.name_en) +
           (targets ? " — " + t("dashboard.target") + ": " + targets : "")));
         section.append(chart(level));
