@@ -16,6 +16,7 @@ from asyncio import to_thread
 from dataclasses import dataclass, field
 
 import requests
+from requests.structures import CaseInsensitiveDict
 from pyhanko_certvalidator.fetchers.api import Fetchers, FetchLimits
 from pyhanko_certvalidator.fetchers.common_utils import FetchBudget
 from pyhanko_certvalidator.fetchers.requests_fetchers.cert_fetch_client import RequestsCertificateFetcher
@@ -69,7 +70,7 @@ class _Response:
     """What the fetchers read from a response: the body and the content type."""
 
     content: bytes
-    headers: dict
+    headers: CaseInsensitiveDict
     status_code: int = 200
 
 
@@ -84,6 +85,10 @@ class HttpSettings:
             if url.startswith(rule.prefix):
                 return rule.replacement + url[len(rule.prefix):]
         return url
+
+
+class _NotThere(requests.RequestException):
+    """A 4xx answer: the resource is not at that URL; the fetchers treat it like any fetch failure."""
 
 
 class _RewritingMixin:
@@ -103,12 +108,16 @@ class _RewritingMixin:
             try:
                 response = requests.request(method, target, data=data, headers=headers,
                                             timeout=self._http.timeout)
+                if 400 <= response.status_code < 500:
+                    raise _NotThere(f"{target}: HTTP status {response.status_code}")  # retrying cannot help
                 if response.status_code != 200:
                     raise requests.RequestException(f"{target}: HTTP status {response.status_code}")
-                result = _Response(response.content, dict(response.headers))
+                result = _Response(response.content, CaseInsensitiveDict(response.headers))
                 self._cache.put(key, result)
                 self._cache.remember(target, response.content)
                 return result
+            except _NotThere:
+                raise
             except requests.RequestException as exc:
                 last = exc
                 if attempt < self._http.retries:
