@@ -304,3 +304,14 @@ def test_enrolment_and_revocation_keep_the_roster_current(home, tmp_path):
         assert after[1] == "privilegeWithdrawn"
     finally:
         engine.dispose()
+
+
+def test_a_wrong_ca_pin_is_a_clear_refusal_that_changes_nothing(home, tmp_path):
+    csr = openssl_csr(tmp_path, "x", "/C=VN/O=UBND/CN=Võ Văn X/UID=CCCD:001190022222")
+    before = home.table_contents()
+    result = run(*KYSO, "ca", "issue", str(csr), "--profile", "personal",
+                 env={**home.env, "KYSO_CA_PIN": "0000"}, check=False)
+    assert result.returncode == 1
+    assert "Wrong PIN for token 'kyso-ca'" in result.stderr
+    assert "0000" not in result.stderr + result.stdout
+    assert home.table_contents() == before
