@@ -8,11 +8,11 @@ pages needed are parsed. Coordinates are PDF user space points, origin bottom le
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
 import unicodedata
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 from signer.errors import BrokenPdf, PlaceNotFound
@@ -72,38 +72,77 @@ def _normalise(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
 
 
-def _lines(document: bytes, page_numbers: list[int]) -> Iterator[_Line]:
-    from pdfminer.high_level import extract_pages
-    from pdfminer.layout import LAParams, LTChar, LTTextLine
-    from pdfminer.pdfparser import PDFSyntaxError
-    from pdfminer.psparser import PSException
+class _PageText:
+    """The text lines of a document's pages, parsed once per document and per page on demand, in the
+    PDF's own user space (pdfminer shifts coordinates to the media box origin and turns rotated pages;
+    the shift is undone and rotated pages refused here, so boxes match widget rectangles)."""
 
-    def walk(item):
-        if isinstance(item, LTTextLine):
-            yield item
-            return
-        for child in getattr(item, "_objs", ()):
-            yield from walk(child)
+    def __init__(self, document: bytes):
+        from pdfminer.converter import PDFPageAggregator
+        from pdfminer.layout import LAParams
+        from pdfminer.pdfdocument import PDFDocument
+        from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
+        from pdfminer.pdfpage import PDFPage
+        from pdfminer.pdfparser import PDFParser
 
-    try:
-        for page_index, page in zip(page_numbers, extract_pages(io.BytesIO(document), page_numbers=page_numbers,
-                                                                laparams=LAParams(char_margin=3.0))):
-            for line in walk(page):
+        with _translated():
+            self._pages = list(PDFPage.create_pages(PDFDocument(PDFParser(io.BytesIO(document)))))
+            manager = PDFResourceManager(caching=True)
+            self._device = PDFPageAggregator(manager, laparams=LAParams(char_margin=3.0))
+            self._interpreter = PDFPageInterpreter(manager, self._device)
+
+    @property
+    def page_count(self) -> int:
+        return len(self._pages)
+
+    def lines(self, index: int) -> list[_Line]:
+        from pdfminer.layout import LTChar, LTTextLine
+
+        def walk(item):
+            if isinstance(item, LTTextLine):
+                yield item
+                return
+            for child in getattr(item, "_objs", ()):
+                yield from walk(child)
+
+        page = self._pages[index]
+        if (page.rotate or 0) % 360:
+            raise PlaceNotFound(
+                f"trang {index + 1} bị xoay: không tìm được vị trí theo chữ, hãy dùng trường chữ ký hoặc tọa độ / "
+                f"page {index + 1} is rotated: text search cannot place the stamp, use a field or coordinates"
+            )
+        dx, dy = page.mediabox[0], page.mediabox[1]
+        with _translated():
+            self._interpreter.process_page(page)
+            result = []
+            for line in walk(self._device.get_result()):
                 chars = tuple(
-                    (c.get_text(), c.x0, c.y0, c.x1, c.y1, c.size) for c in line if isinstance(c, LTChar)
+                    (c.get_text(), c.x0 + dx, c.y0 + dy, c.x1 + dx, c.y1 + dy, c.size)
+                    for c in line if isinstance(c, LTChar)
                 )
                 if chars:
                     text = "".join(c[0] for c in chars)
-                    yield _Line(page_index, text, chars, line.x0, line.y0, line.x1, line.y1)
-    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError) as exc:
+                    result.append(_Line(index, text, chars, line.x0 + dx, line.y0 + dy, line.x1 + dx, line.y1 + dy))
+        return result
+
+
+@contextlib.contextmanager
+def _translated():
+    from pdfminer.pdfparser import PDFSyntaxError
+    from pdfminer.psparser import PSException
+
+    try:
+        yield
+    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise BrokenPdf(f"không đọc được nội dung văn bản / cannot read the document text: {exc}") from exc
 
 
 def find_signature_block(document: bytes, *, page_count: int, title: str, name: str) -> Box:
     """The space between the title line and the name line (searched from the last page backwards)."""
     wanted_title, wanted_name = _normalise(title), _normalise(name)
-    for page in reversed(range(page_count)):
-        lines = list(_lines(document, [page]))
+    text = _PageText(document)
+    for page in reversed(range(min(page_count, text.page_count))):
+        lines = text.lines(page)
         titles = [ln for ln in lines if _normalise(ln.text) == wanted_title]
         names = [ln for ln in lines if _normalise(ln.text) == wanted_name]
         for title_line in titles:
@@ -137,7 +176,22 @@ def _placeholders(line: _Line, start: int = 0) -> list[TextPlace]:
 
 def find_number_place(document: bytes) -> TextPlace:
     """The dots after "Số:" on page 1."""
-    for line in _lines(document, [0]):
+    return _number_place(_PageText(document).lines(0))
+
+
+def find_date_places(document: bytes) -> tuple[TextPlace, TextPlace, TextPlace]:
+    """The day, month and year dots of "..., ngày .. tháng .. năm .." on page 1."""
+    return _date_places(_PageText(document).lines(0))
+
+
+def find_issue_places(document: bytes) -> tuple[TextPlace, tuple[TextPlace, TextPlace, TextPlace]]:
+    """Both places of the issue signature, reading page 1 once."""
+    lines = _PageText(document).lines(0)
+    return _number_place(lines), _date_places(lines)
+
+
+def _number_place(lines: list[_Line]) -> TextPlace:
+    for line in lines:
         match = re.search(r"Số\s*:", unicodedata.normalize("NFC", line.text))
         if match:
             places = _placeholders(line, match.end())
@@ -149,9 +203,8 @@ def find_number_place(document: bytes) -> TextPlace:
     )
 
 
-def find_date_places(document: bytes) -> tuple[TextPlace, TextPlace, TextPlace]:
-    """The day, month and year dots of "..., ngày .. tháng .. năm .." on page 1."""
-    for line in _lines(document, [0]):
+def _date_places(lines: list[_Line]) -> tuple[TextPlace, TextPlace, TextPlace]:
+    for line in lines:
         text = unicodedata.normalize("NFC", line.text)
         match = re.search(r"ngày", text)
         if match and "tháng" in text and "năm" in text:

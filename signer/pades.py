@@ -201,8 +201,7 @@ async def _plan_issue(document, writer, request, environment, moment) -> _Plan:
         diameter = declared[0]
     seal = drawings.seal_box(signature_box, diameter_mm=diameter, image=request.seal_image)
     # Find both places before taking a number, so a document without them does not burn one.
-    number_place = layout.find_number_place(document)
-    day, month, year = layout.find_date_places(document)
+    number_place, (day, month, year) = layout.find_issue_places(document)
     if environment.numbers is None:
         raise NumberingError("chưa có bộ cấp số văn bản / no number allocator is configured")
     issued_on = moment.astimezone(VIETNAM).date()
@@ -225,9 +224,22 @@ async def _plan_issue(document, writer, request, environment, moment) -> _Plan:
     return _Plan(drawings.image_drawing(seal, request.seal_image), extras=extras, number=number)
 
 
+def _visible_box(writer, index: int) -> tuple[float, float, float, float]:
+    """The page's crop box (what a viewer shows), else its media box; inherited values included."""
+    page_ref, _ = writer.find_page_for_modification(index)
+    node = page_ref.get_object()
+    for key in ("/CropBox", "/MediaBox"):
+        current = node
+        while current is not None:
+            if key in current:
+                x0, y0, x1, y1 = (float(v) for v in current[key])
+                return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
+            current = current.get("/Parent")
+    raise BrokenPdf("trang không có kích thước (MediaBox) / the page has no MediaBox")
+
+
 def _top_right(writer, lines) -> drawings.Drawing:
-    page_ref, _ = writer.find_page_for_modification(0)
-    x0, y0, x1, y1 = (float(v) for v in page_ref.get_object()["/MediaBox"])
+    x0, y0, x1, y1 = _visible_box(writer, 0)
     # Decree 30 Appendix I: in the top margin, right side of page 1 (the margin is 20-25 mm)
     return drawings.text_block(lines, page=0, anchor_x=x1 - 10 * MM, top_y=y1 - 4 * MM, align="right",
                                padding=1.5)
@@ -250,8 +262,7 @@ def _plan_text(writer, request: SignatureRequest, certificate, moment) -> _Plan:
         drawings.TextLine(f"Số: {request.incoming_number} - Ngày: {received.strftime('%d/%m/%Y')}"),
         time_line,
     ]
-    page_ref, _ = writer.find_page_for_modification(0)
-    x0, y0, x1, y1 = (float(v) for v in page_ref.get_object()["/MediaBox"])
+    x0, y0, x1, y1 = _visible_box(writer, 0)
     # DOMAIN.md (inferred layout): the receipt stamp, framed, in the top margin at the left of page 1.
     return _Plan(drawings.text_block(lines, page=0, anchor_x=x0 + 20 * MM, top_y=y1 - 4 * MM,
                                      align="left", border=True, padding=1.5))

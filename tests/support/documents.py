@@ -97,9 +97,12 @@ def decision_pdf(
     noise_bytes: int = 0,
     empty_field: str | None = None,
     encrypt_password: str | None = None,
+    origin: tuple[float, float] = (0.0, 0.0),
+    rotate: int = 0,
 ) -> bytes:
     """A decision with the Decree 30 places; `noise_bytes` adds an incompressible image (large files);
-    `empty_field` adds an empty signature field of that name over the signature block."""
+    `empty_field` adds an empty signature field of that name over the signature block; `origin` moves the
+    media box (and the content with it) away from (0, 0); `rotate` sets the page's /Rotate."""
     writer = pdf_writer.PdfFileWriter(stream_xrefs=False)
     font_resources = generic.DictionaryObject({
         pdf_name("/F1"): fonts.serif().add_to(writer),
@@ -126,10 +129,15 @@ def decision_pdf(
             }, stream_data=rng.randbytes(side * side * 3))
             resources[pdf_name("/XObject")] = generic.DictionaryObject({pdf_name("/Noise"): writer.add_object(noise)})
             content += b"q 100 0 0 100 450 40 cm /Noise Do Q\n"
+        ox, oy = origin
+        if origin != (0.0, 0.0):
+            content = f"1 0 0 1 {ox:g} {oy:g} cm\n".encode("ascii") + content
         stream = generic.StreamObject({pdf_name("/Filter"): pdf_name("/FlateDecode")},
                                       encoded_data=zlib.compress(content))
-        page = pdf_writer.PageObject(contents=writer.add_object(stream), media_box=[0, 0, *A4],
-                                     resources=resources)
+        page = pdf_writer.PageObject(contents=writer.add_object(stream),
+                                     media_box=[ox, oy, ox + A4[0], oy + A4[1]], resources=resources)
+        if rotate:
+            page[pdf_name("/Rotate")] = generic.NumberObject(rotate)
         page_refs.append(writer.insert_page(page))
     if empty_field:
         from pyhanko.sign import fields

@@ -143,6 +143,27 @@ def test_places_of_the_sample_decision():
     assert day.box.x1 < month.box.x0 < month.box.x1 < year.box.x0
 
 
+def test_places_follow_a_media_box_away_from_the_origin():
+    moved = documents.decision_pdf(origin=(50, 30))
+    block = layout.find_signature_block(moved, page_count=1, title="GIÁM ĐỐC", name=documents.SIGNER_NAME)
+    plain = layout.find_signature_block(documents.sample_decision(), page_count=1, title="GIÁM ĐỐC",
+                                        name=documents.SIGNER_NAME)
+    assert block.x0 == pytest.approx(plain.x0 + 50, abs=0.01) and block.y0 == pytest.approx(plain.y0 + 30, abs=0.01)
+    number, (day, _, _) = layout.find_issue_places(moved)
+    assert number.box.x0 == pytest.approx(layout.find_number_place(documents.sample_decision()).box.x0 + 50, abs=0.01)
+    assert day.box.y0 == pytest.approx(number.box.y0, abs=0.01)
+
+
+def test_rotated_page_is_refused_for_text_search():
+    with pytest.raises(PlaceNotFound) as caught:
+        layout.find_signature_block(documents.decision_pdf(rotate=90), page_count=1, title="GIÁM ĐỐC",
+                                    name=documents.SIGNER_NAME)
+    assert str(caught.value) == (
+        "trang 1 bị xoay: không tìm được vị trí theo chữ, hãy dùng trường chữ ký hoặc tọa độ / "
+        "page 1 is rotated: text search cannot place the stamp, use a field or coordinates"
+    )
+
+
 def test_document_without_number_place_is_a_precise_error():
     from pyhanko.pdf_utils import generic, writer as pdf_writer
 
