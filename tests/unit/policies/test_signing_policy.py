@@ -73,3 +73,12 @@ def test_the_order_found_on_a_document():
     assert (decision.allowed, decision.rule) == (False, "order:agency-before-personal")
     assert decision.reason_en.startswith("signature 1 is an agency signature with no valid personal signature")
     assert not check_signature_order([PriorSignature(HolderKind.PERSON, False), agency]).allowed
+
+
+def test_signing_acts_name_holders_that_the_ca_profiles_issue_for():
+    # The signing policy and ca/'s certificate profiles share one vocabulary (policies.identity holders).
+    from policies.profiles import ProfileHolder, default_profiles
+
+    issued_for = {profile.holder for profile in default_profiles().profiles.values()}
+    for act, rule in POLICY.acts.items():
+        assert ProfileHolder(rule.holder.value) in issued_for, act
