@@ -14,10 +14,21 @@ import sys
 import click
 
 
+class ConfigurationProblem(click.ClickException):
+    exit_code = 78  # sysexits EX_CONFIG, as the other commands
+
+
 def _settings(home):
+    from kyso.config import ConfigError
+    from service.errors import ServiceConfigError
     from service.settings import ServiceSettings
 
-    return ServiceSettings.from_home(home)
+    try:
+        return ServiceSettings.from_home(home)
+    except ServiceConfigError as exc:
+        raise ConfigurationProblem(f"{home.config_file}: {exc.message_en}") from exc
+    except ConfigError as exc:
+        raise ConfigurationProblem(str(exc)) from exc
 
 
 def _migrate(settings) -> None:
