@@ -20,6 +20,9 @@ from policies.validation import ValidationPolicy
 from verifier.errors import SettingsError
 from verifier.fetching import HttpSettings, UrlRewrite
 
+# DOMAIN.md: some VGCA certificates carry the internal OCSP address; the public one answers for it.
+DEFAULT_REWRITES = (UrlRewrite("http://ocsp.ca.ptc", "http://ocsp.ca.gov.vn"),)
+
 KNOWN_KEYS = frozenset({
     "trust", "trust_store", "anchors", "intermediates", "offline", "allow_aia", "timeout", "retries",
     "url_rewrites", "policy", "cache_seconds",
@@ -37,7 +40,7 @@ class ValidationSettings:
     policy: ValidationPolicy = field(default_factory=ValidationPolicy.default)
     offline: bool = False  # only the document's own validation data and configured data
     allow_aia: bool = True  # fetch missing issuers from the AIA caIssuers URL (never when offline)
-    http: HttpSettings = field(default_factory=HttpSettings)
+    http: HttpSettings = field(default_factory=lambda: HttpSettings(rewrites=DEFAULT_REWRITES))
     cache_seconds: float = 600.0
     at: datetime | None = None  # validate as of this time instead of now (`--at`)
 
@@ -77,7 +80,7 @@ class ValidationSettings:
             http = HttpSettings(
                 timeout=float(mapping.get("timeout", 30)),
                 retries=int(mapping.get("retries", 2)),
-                rewrites=tuple(UrlRewrite(str(k), str(v)) for k, v in rewrites.items()),
+                rewrites=tuple(UrlRewrite(str(k), str(v)) for k, v in rewrites.items()) + DEFAULT_REWRITES,
             )
             cache_seconds = float(mapping.get("cache_seconds", 600))
         except (TypeError, ValueError) as exc:

@@ -42,6 +42,13 @@ def test_settings_from_config(tmp_path):
     assert settings.http.rewrite("http://ocsp.ca.ptc/x") == "http://ocsp.ca.gov.vn/x"
 
 
+def test_the_internal_vgca_ocsp_address_is_rewritten_by_default_and_configuration_comes_first(tmp_path):
+    assert ValidationSettings().http.rewrite("http://ocsp.ca.ptc/") == "http://ocsp.ca.gov.vn/"
+    settings = ValidationSettings.from_config({"url_rewrites": {"http://ocsp.ca.ptc": "http://mirror.local"}},
+                                              base=tmp_path)
+    assert settings.http.rewrite("http://ocsp.ca.ptc/") == "http://mirror.local/"
+
+
 @pytest.mark.parametrize("mapping, message", [
     ({"ofline": True}, "unknown key(s) ofline"),
     ({"trust": ["missing.pem"]}, "cannot read certificate file"),
