@@ -234,7 +234,7 @@ def _visible_box(writer, index: int) -> tuple[float, float, float, float]:
             if key in current:
                 x0, y0, x1, y1 = (float(v) for v in current[key])
                 return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
-            current = current.get("/Parent")
+            current = current["/Parent"] if "/Parent" in current else None  # [] resolves the reference
     raise BrokenPdf("trang không có kích thước (MediaBox) / the page has no MediaBox")
 
 
