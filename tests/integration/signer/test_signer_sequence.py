@@ -210,3 +210,30 @@ def test_key_behind_the_token_bridge_over_http(token_bridge, personal_rsa_token,
     assert judge_statuses(signed.pdf)[signed.field_name].bottom_line
     (judged,) = pdfsig(signed.pdf)
     assert judged.signature_valid and judged.certificate_trusted and judged.signer == "Nguyễn Thị Thu Hà"
+
+
+@pytest.mark.integration
+def test_stamps_follow_a_moved_media_box(pki, environment, signature_stamp, judge_statuses, tmp_path):
+    moved = documents.decision_pdf(origin=(50, 30))
+    official = pki.official_ec
+    approved = sign_pdf(moved, key=official.key, certificate=official.certificate, chain=official.chain,
+                        request=SignatureRequest(kind=SignatureKind.APPROVE, signature_image=signature_stamp,
+                                                 title="GIÁM ĐỐC", signer_name=documents.SIGNER_NAME),
+                        environment=environment)
+    (signature,) = _widget_rects(approved.pdf)[approved.field_name]
+    # centred between the title line (y 315) and the name line (y 215), shifted with the page
+    assert (signature[0] + signature[2]) / 2 == pytest.approx(50 + 420, abs=1)
+    assert 30 + 215 < signature[1] < signature[3] < 30 + 315
+    agency = pki.agency_ec
+    copied = sign_pdf(approved.pdf, key=agency.key, certificate=agency.certificate, chain=agency.chain,
+                      request=SignatureRequest(kind=SignatureKind.COPY, copy_form=CopyForm.TRICH_SAO,
+                                               copying_agency="UBND Phường Hoàn Kiếm"),
+                      environment=environment)
+    (stamp,) = _widget_rects(copied.pdf)[copied.field_name]
+    assert stamp[2] == pytest.approx(50 + documents.A4[0] - 10 * MM, abs=0.01)
+    assert stamp[3] == pytest.approx(30 + documents.A4[1] - 4 * MM, abs=0.01)
+    assert all(status.bottom_line for status in judge_statuses(copied.pdf).values())
+    path = tmp_path / "trich-sao.pdf"
+    path.write_bytes(copied.pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "TRÍCH SAO" in text and "UBND Phường Hoàn Kiếm" in text
