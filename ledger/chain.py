@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ledger.entries import (
@@ -53,9 +53,10 @@ def append_in(session: Session, entries: Sequence[LedgerEntry], *, clock: Clock 
     writes). Locks the chain head until that session commits or rolls back."""
     if not entries:
         return []
-    lock_head(session)
+    # One statement takes the lock and reads the head (RETURNING: SQLite >= 3.35, PostgreSQL).
     last_seq, last_hash = session.execute(
-        select(ChainHead.last_seq, ChainHead.last_hash).where(ChainHead.id == 1)
+        update(ChainHead).where(ChainHead.id == 1).values(last_seq=ChainHead.last_seq)
+        .returning(ChainHead.last_seq, ChainHead.last_hash)
     ).one()
     _check_references(session, entries)
     records: list[LedgerRecord] = []
@@ -65,7 +66,7 @@ def append_in(session: Session, entries: Sequence[LedgerEntry], *, clock: Clock 
         last_seq += 1
         records.append(LedgerRecord(seq=last_seq, prev_hash=last_hash, hash=digest, **content))
         last_hash = digest
-    session.execute(insert(Record), [_row(r) for r in records])
+    session.execute(Record.__table__.insert(), [_row(r) for r in records])
     session.execute(update(ChainHead).where(ChainHead.id == 1).values(last_seq=last_seq, last_hash=last_hash))
     session.flush()
     return records

@@ -43,7 +43,8 @@ def effective_signatures(signatures: tuple[SignatureFacts, ...]) -> list[Signatu
 
 def build_monthly_report(inputs: ReportInputs) -> MonthlyReport:
     month = inputs.month
-    documents = [d for d in inputs.documents if month.contains(d.dated_at)]
+    start, end = month.start, month.end
+    documents = [d for d in inputs.documents if start <= d.dated_at < end]
     by_agency: dict[str, list[DocumentFacts]] = defaultdict(list)
     for document in documents:
         by_agency[document.agency_code].append(document)
