@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from datetime import datetime
 
 from asn1crypto import x509
@@ -152,11 +153,31 @@ async def find_valid_personal_signature(reader, environment: SigningEnvironment)
             reasons.append(f"{embedded.field_name}: invisible (no image to place the seal on)")
             continue
         page = _page_index_of(reader, widget)
-        return Box(page, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        rect = Box(page, min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        return _drawn_image_box(widget, rect)
     raise OrderError(
         "văn bản không có chữ ký cá nhân hợp lệ, hiển thị của người có thẩm quyền: không được ký phát hành / "
         f"no valid, visible personal signature: the document cannot be issued ({'; '.join(reasons)})"
     )
+
+
+_IMAGE_DRAW = re.compile(rb"q ([\d.]+) 0 0 ([\d.]+) (-?[\d.]+) (-?[\d.]+) cm /Im1 Do Q")
+
+
+def _drawn_image_box(widget, rect: Box) -> Box:
+    """Where the signature image really is inside the widget: kyso centres the image inside a larger
+    named field; the seal must cover the image's left third, not the field's. Other producers' widgets
+    are taken whole."""
+    try:
+        stream = widget["/AP"]["/N"]
+        bbox = [float(v) for v in stream.get("/BBox", (0, 0, 0, 0))]
+        match = _IMAGE_DRAW.search(stream.data)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return rect
+    if match is None or "/Matrix" in stream or bbox[:2] != [0.0, 0.0]:
+        return rect
+    width, height, dx, dy = (float(v) for v in match.groups())
+    return Box(rect.page, rect.x0 + dx, rect.y0 + dy, rect.x0 + dx + width, rect.y0 + dy + height)
 
 
 def _page_index_of(reader, widget) -> int:

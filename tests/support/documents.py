@@ -144,7 +144,7 @@ def decision_pdf(
 
         fields.append_signature_field(
             writer, fields.SigFieldSpec(sig_field_name=empty_field, on_page=0,
-                                        box=(420 - 80, 230, 420 + 80, 305)))
+                                        box=(300, 230, 540, 305)))
     if encrypt_password is not None:
         writer.encrypt(encrypt_password, encrypt_password)
     buffer = io.BytesIO()

@@ -237,3 +237,25 @@ def test_stamps_follow_a_moved_media_box(pki, environment, signature_stamp, judg
     path.write_bytes(copied.pdf)
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "TRÍCH SAO" in text and "UBND Phường Hoàn Kiếm" in text
+
+
+@pytest.mark.integration
+def test_seal_follows_the_image_inside_a_named_field(pki, environment, signature_stamp, seal_stamp,
+                                                     judge_statuses):
+    from signer import Placement
+    from signer.appearance import fit_image
+    from signer.layout import Box
+
+    official, agency = pki.official_ec, pki.agency_ec
+    document = documents.decision_pdf(empty_field="ChuKyLanhDao")  # field box (300, 230, 540, 305)
+    approved = sign_pdf(document, key=official.key, certificate=official.certificate, chain=official.chain,
+                        request=SignatureRequest(kind=SignatureKind.APPROVE, signature_image=signature_stamp,
+                                                 placement=Placement(field_name="ChuKyLanhDao")),
+                        environment=environment)
+    issued = _issue(approved.pdf, pki, environment, seal_stamp, level=PadesLevel.B_B)
+    field = Box(0, 300, 230, 540, 305)
+    image = fit_image(signature_stamp, within=field, max_width=field.width, natural_height=field.height)
+    assert image.width < field.width  # the image is narrower than the field: the cases differ
+    seal = _widget_rects(issued.pdf)[issued.field_name][0]
+    assert seal[2] == pytest.approx(image.x0 + image.width / 3, abs=0.05)
+    assert all(status.bottom_line for status in judge_statuses(issued.pdf).values())
