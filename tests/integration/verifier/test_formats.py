@@ -99,3 +99,27 @@ def test_cades_garbage_and_missing_content_are_format_failures(shared_verifier, 
     _file_failure(shared_verifier.verify_cades(b"not a cms", CONTENT), "not a CMS (CAdES) detached signature")
     (tmp_path / "lone.pdf.p7s").write_bytes(b"0")
     _file_failure(shared_verifier.verify_file(tmp_path / "lone.pdf.p7s"), "lone.pdf is not beside the signature")
+
+
+def test_random_corruptions_never_crash_and_pass_only_within_the_signature_padding(shared_verifier, verifier_kit):
+    import random
+
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("official_ec"), timestamper=verifier_kit.timestamper())
+    rng = random.Random(20261129)  # seeded: a failure is reproducible
+    for round_ in range(40):
+        data = bytearray(signed)
+        if round_ % 4 == 0:
+            data = data[: rng.randrange(8, len(data))]  # truncated somewhere
+        else:
+            for _ in range(rng.randrange(1, 6)):
+                data[rng.randrange(len(data))] = rng.randrange(256)  # flipped bytes
+        report = shared_verifier.verify_pdf(bytes(data), path=f"corrupt-{round_}.pdf")
+        assert report.indication in (Indication.TOTAL_FAILED, Indication.INDETERMINATE,
+                                     Indication.NO_SIGNATURE_FOUND, Indication.TOTAL_PASSED)
+        if bytes(data) != signed and report.indication is Indication.TOTAL_PASSED:
+            # Only bytes outside the signed ranges may change without failing: the hole holding the
+            # signature value's hex padding. Anything else passing would be a bug.
+            start = signed.index(b"/Contents <") + len(b"/Contents <")
+            end = signed.index(b">", start)
+            changed = [i for i in range(min(len(data), len(signed))) if data[i] != signed[i]]
+            assert changed and all(start <= i < end for i in changed), changed
