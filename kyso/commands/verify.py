@@ -78,7 +78,12 @@ def _demo_roots(pki_dir: Path):
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: batches only).")
 @click.pass_obj
 def verify(home, files, output_format, trust, at, lang, offline, progress):
-    """Validate signed PDFs (PAdES) and detached .p7s signatures (CAdES) into reports."""
+    """Validate signed PDFs (PAdES) and detached .p7s signatures (CAdES) into reports.
+
+    FILES may be folders: every .pdf and .p7s inside is checked (X.p7s against X beside it), with one
+    validation setup for the whole batch. Exit status: 0 all TOTAL_PASSED, 1 any TOTAL_FAILED,
+    2 otherwise, 64 usage error, 78 configuration error.
+    """
     import logging
     from dataclasses import replace
 
