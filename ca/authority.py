@@ -9,6 +9,9 @@ return response bytes (`respond_ocsp`, `stamp`), so that any HTTP layer can serv
 
 from __future__ import annotations
 
+import random
+import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -37,6 +40,7 @@ Clock = Callable[[], datetime]
 __all__ = ["Authority", "IssuedCertificate", "OcspResponder", "Revocation", "TimeStampUnit", "random_serial", "utc_now"]
 
 _SERIAL_ATTEMPTS = 8
+_CRL_ATTEMPTS = 20
 
 
 def utc_now() -> datetime:
@@ -81,6 +85,8 @@ class Authority:
         self._issuers: dict[str, Issuer] = {}
         self._ocsp: dict[str, OcspResponder] = {}
         self.tsa: TimeStampUnit | None = None
+        self._crl_locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
         for issuer in issuers:
             self.add_issuer(issuer)
 
@@ -366,24 +372,36 @@ class Authority:
     # CRLs ------------------------------------------------------------------------------------------
 
     def publish_crl(self, issuer_name: str) -> asn1_crl.CertificateList:
-        """Sign and record a new CRL with the next CRL number."""
+        """Sign and record a new CRL with the next CRL number.
+
+        Threads of this process take turns per issuer; other processes (gunicorn workers, `kyso ca crl`
+        beside `kyso ca serve`) are kept apart by the unique (issuer, number) constraint: the loser of a race
+        waits a random moment and signs again with the next number.
+        """
         ca = self.issuer(issuer_name)
-        for _ in range(_SERIAL_ATTEMPTS):
-            number = self.store.last_crl_number(issuer_name) + 1
-            this_update = self.clock()
-            next_update = this_update + self.crl_validity
-            crl = build_crl(
-                ca, number=number, this_update=this_update, next_update=next_update,
-                revoked=self.store.revoked_entries(issuer_name),
-            )
-            try:
-                self.store.record_crl(
-                    issuer_name, number=number, this_update=this_update, next_update=next_update, der=crl.dump()
+        with self._crl_lock(issuer_name):
+            for attempt in range(_CRL_ATTEMPTS):
+                number = self.store.last_crl_number(issuer_name) + 1
+                this_update = self.clock()
+                next_update = this_update + self.crl_validity
+                crl = build_crl(
+                    ca, number=number, this_update=this_update, next_update=next_update,
+                    revoked=self.store.revoked_entries(issuer_name),
                 )
-            except SerialTaken:  # another process published the same number first
-                continue
-            return crl
+                try:
+                    self.store.record_crl(
+                        issuer_name, number=number, this_update=this_update, next_update=next_update,
+                        der=crl.dump(),
+                    )
+                except SerialTaken:
+                    time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+                    continue
+                return crl
         raise CaError("không cấp được số CRL", "could not draw a CRL number")
+
+    def _crl_lock(self, issuer_name: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._crl_locks.setdefault(issuer_name, threading.Lock())
 
     def current_crl(self, issuer_name: str) -> bytes:
         """The newest CRL of the issuer, published anew when there is none or it is past nextUpdate."""

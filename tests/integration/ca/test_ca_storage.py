@@ -124,3 +124,36 @@ def test_concurrent_crl_publications_get_distinct_increasing_numbers(authority):
     with authority.store.engine.connect() as connection:
         stored = connection.execute(sa.text("SELECT number FROM ca_crls WHERE issuer = 'gov' ORDER BY number")).scalars().all()
     assert stored == list(range(1, 11))
+
+
+def _publish_from_another_process(database_url: str, key_pem: bytes, certificate_der: bytes, count: int) -> list[int]:
+    from asn1crypto import x509
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    from ca.authority import Authority
+    from ca.endpoints import PkiEndpoints
+
+    store = Store.open(database_url, migrate_schema=False)
+    authority = Authority(store=store, endpoints=PkiEndpoints("http://pki.test"))
+    authority.attach_issuer("gov", certificate=x509.Certificate.load(certificate_der),
+                            key=InMemoryKey(load_pem_private_key(key_pem, None)))
+    try:
+        return [authority.publish_crl("gov").crl_number_value.native for _ in range(count)]
+    finally:
+        store.close()
+
+
+def test_crl_numbers_stay_unique_across_processes(authority, database_url):
+    """Processes do not share the in-process lock: the (issuer, number) constraint keeps them apart."""
+    import multiprocessing
+
+    from cryptography.hazmat.primitives import serialization
+
+    gov = authority.issuer("gov")
+    key_pem = gov.key.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption())
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        results = pool.starmap(_publish_from_another_process,
+                               [(database_url, key_pem, gov.certificate.dump(), 5)] * 3)
+    numbers = sorted(n for result in results for n in result)
+    assert numbers == list(range(1, 16))
