@@ -137,28 +137,35 @@ def _translated():
         raise BrokenPdf(f"không đọc được nội dung văn bản / cannot read the document text: {exc}") from exc
 
 
-def find_signature_block(document: bytes, *, page_count: int, title: str, name: str) -> Box:
-    """The space between the title line and the name line (searched from the last page backwards)."""
-    wanted_title, wanted_name = _normalise(title), _normalise(name)
+def find_signature_block(document: bytes, *, page_count: int, title: str | None, name: str) -> Box:
+    """The space between the title line and the name line (searched from the last page backwards).
+
+    Without a title, the title line is the nearest text line above the name line that overlaps it
+    horizontally (Decree 30 Appendix I: the title, the space for the signature, then the name)."""
+    wanted_name = _normalise(name)
+    wanted_title = _normalise(title) if title else None
     text = _PageText(document)
     for page in reversed(range(min(page_count, text.page_count))):
         lines = text.lines(page)
-        titles = [ln for ln in lines if _normalise(ln.text) == wanted_title]
-        names = [ln for ln in lines if _normalise(ln.text) == wanted_name]
-        for title_line in titles:
-            below = [
-                n for n in names
-                if n.y1 < title_line.y0 and n.x0 < title_line.x1 and n.x1 > title_line.x0
-            ]
-            if not below:
+        for name_line in (ln for ln in lines if _normalise(ln.text) == wanted_name):
+            above = [ln for ln in lines
+                     if ln.y0 > name_line.y1 and ln.x0 < name_line.x1 and ln.x1 > name_line.x0]
+            if wanted_title is not None:
+                above = [ln for ln in above if _normalise(ln.text) == wanted_title]
+            if not above:
                 continue
-            name_line = max(below, key=lambda n: n.y1)  # the nearest name line under the title
+            title_line = min(above, key=lambda ln: ln.y0)  # the nearest line above the name
             centre = ((title_line.x0 + title_line.x1) / 2 + (name_line.x0 + name_line.x1) / 2) / 2
             half = max(title_line.x1 - title_line.x0, name_line.x1 - name_line.x0, 120) / 2
             return Box(page, centre - half, name_line.y1 + 2, centre + half, title_line.y0 - 2)
+    if title:
+        raise PlaceNotFound(
+            f"không tìm thấy khối chữ ký (dòng chức danh {title!r} và dòng họ tên {name!r}) / "
+            f"signature block not found (title line {title!r} above name line {name!r})"
+        )
     raise PlaceNotFound(
-        f"không tìm thấy khối chữ ký (dòng chức danh {title!r} và dòng họ tên {name!r}) / "
-        f"signature block not found (title line {title!r} above name line {name!r})"
+        f"không tìm thấy dòng họ tên {name!r} có dòng chức danh phía trên / "
+        f"signature block not found (no line above the name line {name!r})"
     )
 
 

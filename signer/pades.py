@@ -176,14 +176,22 @@ def _plan_approve(document, writer, page_count, request, certificate) -> _Plan:
         box = drawings.fit_image(image, within=within, max_width=within.width, natural_height=within.height)
         return _Plan(drawings.image_drawing(box, image))
     identity = parse_identity(certificate)
-    title = request.title or identity.title
     name = request.signer_name or identity.common_name
-    if not title or not name:
+    if not name:
         raise PlaceNotFound(
-            "cần chức danh và họ tên để tìm khối chữ ký (chứng thư không có) / "
-            "the title and name lines to look for are needed (the certificate has none)"
+            "cần họ tên người ký để tìm khối chữ ký (chứng thư không có) / "
+            "the name line to look for is needed (the certificate has no common name)"
         )
-    block = layout.find_signature_block(document, page_count=page_count, title=title, name=name)
+    if request.title or not identity.title:
+        block = layout.find_signature_block(document, page_count=page_count, title=request.title, name=name)
+    else:
+        # the certificate's title is often worded unlike the document's title line: try it, then the
+        # nearest line above the name
+        try:
+            block = layout.find_signature_block(document, page_count=page_count, title=identity.title,
+                                                name=name)
+        except PlaceNotFound:
+            block = layout.find_signature_block(document, page_count=page_count, title=None, name=name)
     box = drawings.fit_image(image, within=block, max_width=_APPROVE_MAX_WIDTH, natural_height=natural_height)
     return _Plan(drawings.image_drawing(box, image))
 

@@ -109,7 +109,8 @@ class SignatureRequest:
     location: str | None = None
     # approve
     signature_image: StampImage | None = None
-    title: str | None = None  # the title line to find ("GIÁM ĐỐC"); default: the certificate's title
+    title: str | None = None  # the title line to find ("GIÁM ĐỐC"); default: the certificate's title, and
+    # without one, the nearest line above the name line
     signer_name: str | None = None  # the name line to find; default: the certificate's common name
     # issue
     seal_image: StampImage | None = None

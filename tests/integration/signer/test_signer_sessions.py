@@ -134,3 +134,25 @@ def test_named_empty_field_and_explicit_box(pki, environment, signature_stamp, j
                                    scheme=SignatureScheme.ECDSA)
     done = complete(boxed.state, value, environment=environment, used_states=InMemoryUsedStates())
     assert judge_statuses(done.pdf)[done.field_name].bottom_line
+
+
+@pytest.mark.integration
+def test_block_found_from_the_certificate_name_when_titles_differ(pki, environment, signature_stamp):
+    from signer.layout import find_signature_block
+
+    entity = pki.official_rsa  # title "Chánh Văn phòng" in the certificate, "GIÁM ĐỐC" in the document
+    prepared = prepare(documents.sample_decision(), certificate=entity.certificate, chain=entity.chain,
+                       environment=environment,
+                       request=SignatureRequest(kind=SignatureKind.APPROVE, signature_image=signature_stamp))
+    value = entity.key.sign_digest(prepared.digest, digest_algorithm=prepared.digest_algorithm,
+                                   scheme=prepared.scheme)
+    signed = complete(prepared.state, value, environment=environment, used_states=InMemoryUsedStates())
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    import io
+
+    (embedded,) = PdfFileReader(io.BytesIO(signed.pdf)).embedded_signatures
+    x0, y0, x1, y1 = (float(v) for v in embedded.sig_field["/Kids"][0].get_object()["/Rect"])
+    block = find_signature_block(documents.sample_decision(), page_count=1, title="GIÁM ĐỐC",
+                                 name=documents.SIGNER_NAME)
+    assert (x0 + x1) / 2 == pytest.approx(block.centre_x, abs=0.5)
+    assert (y0 + y1) / 2 == pytest.approx(block.centre_y, abs=0.5)

@@ -143,6 +143,18 @@ def test_places_of_the_sample_decision():
     assert day.box.x1 < month.box.x0 < month.box.x1 < year.box.x0
 
 
+def test_without_a_title_the_line_above_the_name_is_the_title_line():
+    pdf = documents.sample_decision()
+    with_title = layout.find_signature_block(pdf, page_count=1, title="GIÁM ĐỐC", name=documents.SIGNER_NAME)
+    assert layout.find_signature_block(pdf, page_count=1, title=None, name=documents.SIGNER_NAME) == with_title
+    with pytest.raises(PlaceNotFound) as caught:
+        layout.find_signature_block(pdf, page_count=1, title=None, name="Trần Văn Không")
+    assert str(caught.value) == (
+        "không tìm thấy dòng họ tên 'Trần Văn Không' có dòng chức danh phía trên / "
+        "signature block not found (no line above the name line 'Trần Văn Không')"
+    )
+
+
 def test_places_follow_a_media_box_away_from_the_origin():
     moved = documents.decision_pdf(origin=(50, 30))
     block = layout.find_signature_block(moved, page_count=1, title="GIÁM ĐỐC", name=documents.SIGNER_NAME)
