@@ -97,3 +97,26 @@ def test_english_pages_on_request(service_world):
     english = client.get("/login?lang=en")
     assert b"Log in" in english.data and "kyso_lang=en" in english.headers["Set-Cookie"]
     assert b"Log in" in client.get("/login").data
+
+
+def test_login_never_redirects_off_site_and_logout_needs_csrf(service_world):
+    import re
+
+    client = service_world.client()
+    page = client.get("/login?next=//evil.example/phish")
+    token = re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode()
+    answer = client.post("/login", data={"username": "auditor", "password": "mật-khẩu-thử-nghiệm-1",
+                                         "csrf_token": token, "next": "//evil.example/phish"})
+    assert (answer.status_code, answer.headers["Location"]) == (302, "/")
+    assert client.post("/logout").status_code == 403  # no CSRF token: a foreign page cannot log us out
+    dashboard = client.get("/dashboard")
+    csrf = re.search(rb'name="csrf-token" content="([^"]+)"', dashboard.data).group(1).decode()
+    assert client.post("/logout", data={"csrf_token": csrf}).status_code == 302
+    assert client.get("/dashboard").status_code == 302
+
+
+def test_pages_carry_a_strict_content_security_policy(service_world):
+    page = service_world.logged_in("official").get("/sign")
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'self'" in policy and "connect-src 'self' http://127.0.0.1:8988" in policy
+    assert b"<script>" not in page.data  # no inline script: everything from /static or the bridge client
