@@ -94,3 +94,18 @@ def allocate_in_process(url: str, agency_code: str, count: int) -> list[int]:
         return [allocator.allocate(agency_code, 2025, "default") for _ in range(count)]
     finally:
         store.dispose()
+
+
+def append_until_killed(url: str) -> None:
+    """Entry point of a child process (python -c): append forever, printing each acknowledged record id."""
+    import sys
+
+    from ledger import append, open_store
+
+    store = open_store(url, migrate_schema=False)
+    n = 0
+    while True:
+        n += 1
+        record = append(store, make_entry(n=n))
+        sys.stdout.write(record.record_id + "\n")
+        sys.stdout.flush()
