@@ -156,3 +156,17 @@ def test_block_found_from_the_certificate_name_when_titles_differ(pki, environme
                                  name=documents.SIGNER_NAME)
     assert (x0 + x1) / 2 == pytest.approx(block.centre_x, abs=0.5)
     assert (y0 + y1) / 2 == pytest.approx(block.centre_y, abs=0.5)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("digest", [DigestAlgorithm.SHA384, DigestAlgorithm.SHA512])
+def test_stronger_digests_when_asked(pki, environment, signature_stamp, judge_statuses, pdfsig, digest):
+    entity, prepared = _prepare(pki, environment, signature_stamp, official="official_rsa", digest_algorithm=digest)
+    assert len(prepared.digest) == digest.digest_size
+    value = entity.key.sign_digest(prepared.digest, digest_algorithm=digest, scheme=prepared.scheme)
+    signed = complete(prepared.state, value, environment=environment, used_states=InMemoryUsedStates())
+    status = judge_statuses(signed.pdf)[signed.field_name]
+    assert status.bottom_line and status.md_algorithm == digest.value
+    (judged,) = pdfsig(signed.pdf)
+    assert judged.signature_valid and judged.certificate_trusted, judged.raw
+    assert f"Signing Hash Algorithm: {digest.value.upper().replace('SHA', 'SHA-')}" in judged.raw
