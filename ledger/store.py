@@ -7,10 +7,7 @@ timeout, foreign keys on), and `transaction()`, a session whose SQLAlchemy error
 from __future__ import annotations
 
 import contextlib
-import tomllib
 from dataclasses import dataclass
-from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Iterator
 
@@ -21,7 +18,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ledger.errors import Conflict, LedgerError, StoreUnavailable
-from ledger.models import ChainHead, Level, Target
+from ledger.models import ChainHead, Level
 
 GENESIS_HASH = "0" * 64
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -119,65 +116,9 @@ def migrate(engine: Engine) -> None:
             command.upgrade(config, "head")
         with Session(engine) as session, session.begin():
             if session.scalar(select(Level.id).limit(1)) is None:
-                load_levels_and_targets(session, default_levels_and_targets())
+                from ledger.targets import default_targets_text, load_targets, parse_targets
 
-
-def default_levels_and_targets() -> dict:
-    """The defaults of DOMAIN.md as data (ledger/data/targets.toml)."""
-    text = resources.files("ledger").joinpath("data/targets.toml").read_text(encoding="utf-8")
-    return tomllib.loads(text)
-
-
-def load_levels_and_targets(session: Session, data: dict) -> None:
-    """Replace the levels and targets with `data` (the shape of ledger/data/targets.toml)."""
-    from ledger.errors import InvalidValue
-
-    unknown = sorted(set(data) - {"level", "target"})
-    if unknown:
-        raise InvalidValue(f"khóa không biết: {', '.join(unknown)}", f"unknown key(s): {', '.join(unknown)}")
-    session.query(Target).delete()
-    session.query(Level).delete()
-    for item in data.get("level", []):
-        _check_keys("level", item, {"code", "rank", "name_vi", "name_en", "valid_from", "valid_until"})
-        session.add(
-            Level(
-                code=item["code"],
-                rank=int(item["rank"]),
-                name_vi=item["name_vi"],
-                name_en=item["name_en"],
-                valid_from=_date(item["valid_from"]),
-                valid_until=_date(item.get("valid_until")),
-            )
-        )
-    for item in data.get("target", []):
-        _check_keys("target", item, {"level", "metric", "percent", "valid_from", "valid_until", "source"})
-        session.add(
-            Target(
-                level_code=item["level"],
-                metric=item["metric"],
-                percent=float(item["percent"]),
-                valid_from=_date(item["valid_from"]),
-                valid_until=_date(item.get("valid_until")),
-                source=item["source"],
-            )
-        )
-    session.flush()
-
-
-def _check_keys(kind: str, item: dict, known: set[str]) -> None:
-    from ledger.errors import InvalidValue
-
-    unknown = sorted(set(item) - known)
-    if unknown:
-        raise InvalidValue(
-            f"[[{kind}]]: khóa không biết {', '.join(unknown)}", f"[[{kind}]]: unknown key(s) {', '.join(unknown)}"
-        )
-
-
-def _date(value) -> date | None:
-    if value is None or isinstance(value, date):
-        return value
-    return date.fromisoformat(str(value))
+                load_targets(session, parse_targets(default_targets_text(), source="ledger/data/targets.toml"))
 
 
 def chain_head(session: Session) -> ChainHead:

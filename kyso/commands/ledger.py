@@ -1,4 +1,4 @@
-"""`kyso ledger verify|import-agencies|import-officials|generate`: the tamper-evident ledger of KYSO_HOME.
+"""`kyso ledger verify|import-agencies|import-officials|import-targets|generate`: the tamper-evident ledger of KYSO_HOME.
 
 `kyso ledger verify` exits 0 when the chain is intact and 1 when it is broken, naming each changed, deleted,
 inserted or reordered record by sequence number and record id; 69 when the database cannot be opened.
@@ -119,6 +119,25 @@ def import_officials(home, csv_file):
     finally:
         store.dispose()
     click.echo(f"Đã thêm {added} cán bộ / added {added} officials")
+
+
+@ledger.command("import-targets")
+@click.argument("toml_file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def import_targets(home, toml_file):
+    """Replace the levels and targets per period with a TOML file shaped like ledger/data/targets.toml."""
+    from ledger import LedgerError
+    from ledger.targets import replace_targets
+
+    text = _read(toml_file)
+    store = open_ledger(home)
+    try:
+        levels, targets = replace_targets(store, text, source=Path(toml_file).name)
+    except LedgerError as exc:
+        raise _DataError(str(exc)) from exc
+    finally:
+        store.dispose()
+    click.echo(f"{levels} cấp, {targets} chỉ tiêu / {levels} levels, {targets} targets")
 
 
 @ledger.command("generate")

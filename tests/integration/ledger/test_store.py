@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, select, text
@@ -36,4 +38,31 @@ def test_default_levels_and_targets_are_loaded_from_data(database_url):
         ).all()
         assert online == [("city", 100.0), ("commune", 80.0), ("district", 95.0)]
         assert session.scalar(select(Target.id).where(Target.metric == "certificate_coverage", Target.percent != 100)) is None
+    store.dispose()
+
+
+def test_replaced_targets_apply_to_the_periods_they_name(database_url):
+    from ledger import InvalidValue
+    from ledger.report import Metric, monthly_report
+    from ledger.targets import default_targets_text, replace_targets
+
+    store = open_store(database_url)
+    plan = default_targets_text() + """
+[[target]]
+level = "commune"
+metric = "online_rate"
+percent = 90
+valid_from = 2026-01-01
+source = "Kế hoạch 2026"
+"""
+    # The commune online target of 80% now ends with 2025 (the default file has no end date for it).
+    plan = plan.replace('level = "commune"\nmetric = "online_rate"\npercent = 80\nvalid_from = 2024-01-01\n',
+                        'level = "commune"\nmetric = "online_rate"\npercent = 80\nvalid_from = 2024-01-01\nvalid_until = 2025-12-31\n')
+    assert replace_targets(store, plan) == (3, 10)
+    targets = lambda month: {t.metric: t.percent for t in monthly_report(store, month).level("commune").targets}  # noqa: E731
+    assert targets("2025-12")[Metric.ONLINE_RATE] == 80.0
+    assert targets("2026-01")[Metric.ONLINE_RATE] == 90.0
+    with pytest.raises(InvalidValue):
+        replace_targets(store, plan.replace("percent = 90", "percent = 900"))
+    assert targets("2026-01")[Metric.ONLINE_RATE] == 90.0  # a refused file changes nothing
     store.dispose()
