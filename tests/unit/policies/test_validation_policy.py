@@ -10,7 +10,9 @@ def test_defaults_follow_the_domain_rules():
     assert POLICY.require_revocation_info and POLICY.accept_later_revocation_info
     assert not POLICY.trust_claimed_time
     assert POLICY.local_time_quirk.total_seconds() == 7 * 3600
-    assert POLICY.allowed_changes == {ChangeClass.VALIDATION_DATA, ChangeClass.FORM_FILLING, ChangeClass.ANNOTATIONS}
+    assert POLICY.allowed_changes == {ChangeClass.VALIDATION_DATA, ChangeClass.FORM_FILLING}
+    refused = POLICY.check_changes(ChangeClass.ANNOTATIONS, docmdp_level=3)
+    assert (refused.allowed, refused.rule) == (False, "modifications:policy")
 
 
 def test_changes_are_judged_against_docmdp_and_policy():
