@@ -246,7 +246,7 @@ def test_seal_follows_the_image_inside_a_named_field(pki, environment, signature
     from signer.appearance import fit_image
     from signer.layout import Box
 
-    official, agency = pki.official_ec, pki.agency_ec
+    official = pki.official_ec
     document = documents.decision_pdf(empty_field="ChuKyLanhDao")  # field box (300, 230, 540, 305)
     approved = sign_pdf(document, key=official.key, certificate=official.certificate, chain=official.chain,
                         request=SignatureRequest(kind=SignatureKind.APPROVE, signature_image=signature_stamp,
