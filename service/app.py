@@ -7,6 +7,7 @@ set up when an application is created, and the libraries only on first use. Test
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 import uuid
 from typing import Callable
@@ -36,7 +37,7 @@ class Runtime:
         self.clock = clock
         self.logger = logger
         self._components = components
-        self._components_lock = __import__("threading").Lock()
+        self._components_lock = threading.Lock()
 
     @property
     def components(self):

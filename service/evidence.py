@@ -32,7 +32,7 @@ def pdf_signature_evidence(pdf: bytes) -> dict[str, SignatureEvidence]:
     for signature in signatures:
         try:
             byte_range = [int(v) for v in signature.sig_object["/ByteRange"]]
-            covered = b"".join(pdf[start:start + length] for start, length in zip(byte_range[::2], byte_range[1::2]))
+            covered = b"".join(pdf[start:start + length] for start, length in zip(byte_range[::2], byte_range[1::2], strict=True))
             serial = None
             try:
                 serial = signature.signer_cert.serial_number

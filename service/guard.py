@@ -113,6 +113,15 @@ def require(permission: Permission) -> Principal:
     return principal
 
 
+def require_any(*permissions: Permission) -> Principal:
+    """The caller, when it holds any of `permissions` (reading a document: its clerk or its signer)."""
+    principal = current_principal()
+    for permission in permissions:
+        if principal is not None and principal.may(permission):
+            return require(permission)
+    return require(permissions[0])
+
+
 def require_administrator() -> Principal:
     """Certificate administration: a logged-in person with the administrator role (never an API key)."""
     principal = require(Permission.CERTIFICATES)

@@ -16,6 +16,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from asn1crypto import x509
 from sqlalchemy import delete, update
@@ -26,6 +27,7 @@ from service.errors import BadRequest, Conflict, Gone, NotFound, PolicyRefused
 from service.tables import DocumentFile, SigningSession
 from service.translation import library_errors
 
+VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 KINDS = ("approve", "issue", "appendix", "copy", "incoming")
 LEVELS = ("B-T", "B-LT", "B-LTA")
 
@@ -256,9 +258,6 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
     return CompletedSignature(row, signed.pdf, report, mine, record_id, signed.number)
 
 
-VIETNAM = __import__("zoneinfo").ZoneInfo("Asia/Ho_Chi_Minh")
-
-
 def _record(row: SigningSession, signed, report, mine, *, engine, clock, now) -> str:
     """The ledger record, the document's new revision and number, and the session's completion: together."""
     from ledger import Indication, LedgerEntry, RecordEvent, TimeSource
@@ -325,7 +324,7 @@ def _record(row: SigningSession, signed, report, mine, *, engine, clock, now) ->
 def parse_certificate(der: bytes, name: str = "certificate") -> x509.Certificate:
     try:
         certificate = x509.Certificate.load(der)
-        certificate.native  # parse it all now: a broken certificate is a 400, not a 500 later
+        _ = certificate.native  # parse it all now: a broken certificate is a 400, not a 500 later
         return certificate
     except (ValueError, TypeError) as exc:
         raise BadRequest(f"Trường '{name}' không phải chứng thư số X.509 (DER)", f"field '{name}' is not an X.509 certificate (DER)") from exc

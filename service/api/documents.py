@@ -8,7 +8,6 @@ and the document never leaves the server.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 
@@ -18,7 +17,7 @@ from sqlalchemy import select
 from service.accounts import Permission, Principal
 from service.api import payload
 from service.errors import BadRequest, Forbidden, NotFound
-from service.guard import db, require, runtime, writing
+from service.guard import db, require, require_any, runtime, writing
 from service.openapi import json_body, json_response, operation
 from service.tables import DocumentFile
 from service.translation import library_errors
@@ -186,16 +185,6 @@ def list_documents():
     return jsonify({"documents": documents})
 
 
-def require_any(*permissions: Permission) -> Principal:
-    from service.guard import current_principal
-
-    principal = current_principal()
-    for permission in permissions:
-        if principal is not None and principal.may(permission):
-            return require(permission)
-    return require(permissions[0])
-
-
 @blueprint.get("/documents/<int:document_id>")
 @operation("One registered document", tag="documents", permission="documents")
 def get_document(document_id: int):
@@ -239,7 +228,3 @@ def return_document(document_id: int):
         info = mark_returned(runtime().components.ledger, document_id, reason=reason, returned_at=runtime().clock())
     runtime().audit(principal.label, "document.return", "ok", target=f"document:{document_id}")
     return jsonify(_document_json(info, document_file(document_id)))
-
-
-def encode_file(content: bytes) -> str:
-    return base64.b64encode(content).decode("ascii")

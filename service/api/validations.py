@@ -6,7 +6,6 @@ recorded in the ledger and a failing document is marked for return to its sender
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import uuid

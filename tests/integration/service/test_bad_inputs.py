@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from policies.keys import DigestAlgorithm, SignatureScheme
-from tests.integration.service.test_signing_flow import B64, register, sign_through_service
+from tests.integration.service.test_signing_flow import B64, register
 from tests.support.documents import sample_decision, seal_png, signature_png
 
 pytestmark = pytest.mark.integration

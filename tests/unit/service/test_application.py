@@ -120,3 +120,33 @@ def test_pages_carry_a_strict_content_security_policy(service_world):
     policy = page.headers["Content-Security-Policy"]
     assert "default-src 'self'" in policy and "connect-src 'self' http://127.0.0.1:8988" in policy
     assert b"<script>" not in page.data  # no inline script: everything from /static or the bridge client
+
+
+def test_each_request_is_one_json_log_line_without_secrets(sqlite_url):
+    import io
+    import json
+    import logging
+
+    from service.app import create_app
+    from service.request_log import JsonLineFormatter
+    from service.settings import ServiceSettings
+    from service.wiring import migrate_all
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonLineFormatter())
+    logger = logging.getLogger("kyso.service.test")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    settings = ServiceSettings(database_url=sqlite_url, secret_key="z" * 40, mount_pki=False)
+    migrate_all(settings)
+    app = create_app(settings, logger=logger)
+    key = "kyso_000000000000_" + "B" * 43
+    app.test_client().get("/api/v1/users", headers={"Authorization": f"Bearer {key}", "X-Request-Id": "req-42"})
+    line = json.loads(stream.getvalue().strip().splitlines()[-1])
+    assert (line["message"], line["method"], line["path"], line["status"], line["request_id"]) == (
+        "request", "GET", "/api/v1/users", 401, "req-42")
+    assert line["level"] == "info" and line["time"].endswith("+00:00")
+    assert key not in stream.getvalue()
+    app.extensions["kyso"].engine.dispose()
