@@ -89,3 +89,35 @@ def test_serve_account_commands(tmp_path):
     (home / "kyso.toml").write_text("[service]\nmax_upload = 3\n", encoding="utf-8")
     wrong = kyso(home, "serve", "migrate")
     assert wrong.returncode == 78 and "[service]: unknown key(s) max_upload; known:" in wrong.stderr
+
+
+def test_kyso_serve_production_runs_gunicorn_workers(tmp_path):
+    """The Dockerfile's command: `kyso serve --production` migrates, then execs gunicorn with the workers."""
+    import signal
+    import time
+
+    import requests
+
+    from tests.support.servers import free_port
+
+    home, port = tmp_path / "home", free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("KYSO_")}
+    environment.update(KYSO_HOME=str(home), KYSO_SERVICE_SECRET_KEY="p" * 64)
+    process = subprocess.Popen([str(Path(sys.executable).with_name("kyso")), "serve", "--production", "--port",
+                                str(port), "--workers", "2"], env=environment, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    try:
+        for _ in range(120):
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=30)
+                break
+            except requests.RequestException:
+                assert process.poll() is None, process.stderr.read().decode()
+                time.sleep(0.25)
+        assert health.json()["status"] == "ok"
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        assert len(children) == 2  # the process became the gunicorn master of two workers
+        assert "gunicorn" in Path(f"/proc/{process.pid}/cmdline").read_bytes().decode(errors="replace")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
