@@ -5,7 +5,7 @@ pure core; `render_table`, `render_csv`, `render_xlsx`, `render_json` serialise 
 """
 
 from ledger.report.build import build_monthly_report
-from ledger.report.load import load_report_inputs, monthly_report
+from ledger.report.load import ReportSettings, load_report_inputs, monthly_report
 from ledger.report.model import (
     AgencyFacts,
     AgencyFigures,

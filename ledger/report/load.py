@@ -6,10 +6,12 @@ cost follows the month's activity, not the size of the whole ledger.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, or_, select
 
+from ledger.errors import InvalidValue
 from ledger.models import Agency, Certificate, Document, Level, Official, Record, Target
 from ledger.report.build import build_monthly_report
 from ledger.report.model import (
@@ -33,7 +35,35 @@ def _in_force(model, month: Month):
     return and_(model.valid_from <= month.last_day, or_(model.valid_until.is_(None), model.valid_until >= month.first_day))
 
 
-def load_report_inputs(store: Store, month: Month, *, as_of: datetime) -> ReportInputs:
+@dataclass(frozen=True)
+class ReportSettings:
+    """The `[report]` table of kyso.toml."""
+
+    expiry_window_days: int = 60  # DOMAIN.md: certificates expiring within 60 days
+    lang: str = "vi"
+
+    @classmethod
+    def from_config(cls, mapping: dict) -> "ReportSettings":
+        known = {"expiry_window_days", "lang"}
+        unknown = sorted(set(mapping) - known)
+        if unknown:
+            raise InvalidValue(f"[report]: khóa không biết {', '.join(unknown)}",
+                               f"[report]: unknown key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        days = mapping.get("expiry_window_days", 60)
+        try:
+            days = int(days)
+        except (TypeError, ValueError):
+            days = -1
+        if not 0 <= days <= 3650:
+            raise InvalidValue("[report]: expiry_window_days phải từ 0 đến 3650",
+                               "[report]: expiry_window_days must be a whole number from 0 to 3650")
+        lang = mapping.get("lang", "vi")
+        if lang not in ("vi", "en"):
+            raise InvalidValue("[report]: lang phải là vi hoặc en", "[report]: lang must be vi or en")
+        return cls(days, lang)
+
+
+def load_report_inputs(store: Store, month: Month, *, as_of: datetime, expiry_window_days: int = 60) -> ReportInputs:
     start, end = month.start.astimezone(timezone.utc), month.end.astimezone(timezone.utc)
     with translated_errors(), store.transaction() as session:
         levels = tuple(
@@ -77,10 +107,12 @@ def load_report_inputs(store: Store, month: Month, *, as_of: datetime) -> Report
             CertificateFacts(r.serial, r.kind, r.agency_code, r.official_id, r.not_before, r.not_after, r.revoked_at)
             for r in session.scalars(select(Certificate))
         )
-    return ReportInputs(month, as_of, agencies, levels, targets, documents, signatures, officials, certificates)
+    return ReportInputs(month, as_of, agencies, levels, targets, documents, signatures, officials, certificates,
+                        expiry_window_days=expiry_window_days)
 
 
-def monthly_report(store: Store, month: Month | str, *, as_of: datetime | None = None, now: datetime | None = None) -> MonthlyReport:
+def monthly_report(store: Store, month: Month | str, *, as_of: datetime | None = None, now: datetime | None = None,
+                   expiry_window_days: int = 60) -> MonthlyReport:
     """The report of `month` ("YYYY-MM" or a Month). Certificates are judged at `as_of`: by default the end of
     the month, or `now` when the month is not over yet."""
     if isinstance(month, str):
@@ -88,4 +120,4 @@ def monthly_report(store: Store, month: Month | str, *, as_of: datetime | None =
     if as_of is None:
         now = now or datetime.now(timezone.utc)
         as_of = min(month.end, now)
-    return build_monthly_report(load_report_inputs(store, month, as_of=as_of))
+    return build_monthly_report(load_report_inputs(store, month, as_of=as_of, expiry_window_days=expiry_window_days))

@@ -55,6 +55,14 @@ def test_report_and_ledger_commands(tmp_path, database_url):
     assert done.returncode == 0, done.stderr
     assert load_workbook(out)["Báo cáo"].max_row == 9  # header, 6 agencies, two level totals
 
+    (home / "kyso.toml").write_text("[report]\nexpiry_days = 30\n", encoding="utf-8")
+    done = _kyso(home, database_url, "report", "monthly", "--month", "2025-08")
+    assert done.returncode == 78
+    assert "[report]: unknown key(s) expiry_days" in done.stderr.decode()
+    (home / "kyso.toml").write_text("[report]\nlang = \"en\"\n", encoding="utf-8")
+    done = _kyso(home, database_url, "report", "monthly", "--month", "2025-08")
+    assert done.stdout.decode().splitlines()[0] == "Digital signature report for 2025-08 (Hanoi time)"
+
     done = _kyso(home, database_url, "report", "monthly", "--month", "08/2025")
     assert done.returncode == 64
     assert "month must be YYYY-MM: '08/2025'" in done.stderr.decode()

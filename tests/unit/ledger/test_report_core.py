@@ -118,3 +118,19 @@ def test_below_target_first_by_shortfall_then_code():
     assert [a.code for a in report.level("commune").agencies] == ["C", "B", "A", "E"]
     assert report.level("commune").totals.rate(Metric.SIGNING_RATE).percent == 50.0
     assert report.agency("E").rate(Metric.SIGNING_RATE).percent is None
+
+
+def test_report_settings_reject_unknown_keys_and_bad_values():
+    import pytest
+
+    from ledger import InvalidValue
+    from ledger.report import ReportSettings
+
+    assert ReportSettings.from_config({}) == ReportSettings(60, "vi")
+    assert ReportSettings.from_config({"expiry_window_days": "30", "lang": "en"}) == ReportSettings(30, "en")
+    with pytest.raises(InvalidValue) as caught:
+        ReportSettings.from_config({"expiry_days": 30})
+    assert caught.value.en == "[report]: unknown key(s) expiry_days; known: expiry_window_days, lang"
+    with pytest.raises(InvalidValue) as caught:
+        ReportSettings.from_config({"expiry_window_days": "soon"})
+    assert caught.value.en == "[report]: expiry_window_days must be a whole number from 0 to 3650"
