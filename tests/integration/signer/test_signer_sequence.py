@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-from datetime import datetime
 
 import pytest
 from PIL import Image
@@ -101,7 +100,8 @@ def test_personal_then_agency_both_valid_for_both_judges(pki, environment, signa
     path = tmp_path / "issued.pdf"
     path.write_bytes(issued.pdf)
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    today = datetime.now(VIETNAM).date()
+    today = issued.number.issued_on
+    assert today == issued.signing_time.astimezone(VIETNAM).date()
     number_area = subprocess.run(
         ["pdftotext", "-x", "100", "-y", "100", "-W", "120", "-H", "25", str(path), "-"],
         capture_output=True, text=True, check=True).stdout
@@ -161,7 +161,7 @@ def test_text_stamps_keep_vietnamese_text_and_vietnam_time(pki, environment, pdf
     expected = {
         SignatureKind.APPENDIX: ["Số: 15/QĐ-UBND", "UBND Thành phố Hà Nội"],
         SignatureKind.COPY: ["SAO Y", "Văn phòng UBND Thành phố Hà Nội"],
-        SignatureKind.INCOMING: ["ĐẾN", f"Số: 125 - Ngày: {datetime.now(VIETNAM).strftime('%d/%m/%Y')}"],
+        SignatureKind.INCOMING: ["ĐẾN", f"Số: 125 - Ngày: {signed.signing_time.astimezone(VIETNAM).strftime('%d/%m/%Y')}"],
     }[kind]
     for snippet in expected:
         assert snippet in text, (snippet, text)
