@@ -176,7 +176,8 @@ def _record_incoming(report, data: bytes, content: bytes | None, document, valid
     from ledger import LedgerEntry, RecordEvent, TimeSource
     from ledger import SignatureKind as LedgerKind
     from ledger.chain import append_in
-    from ledger.models import Document
+    from ledger.models import Document, SignedFile
+    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from service.database import write_transaction
@@ -215,6 +216,10 @@ def _record_incoming(report, data: bytes, content: bytes | None, document, valid
         if returned:
             row = session.get(Document, document.id)
             row.returned_at, row.return_reason = now, _return_reason(report)
+        # The received file is linked to its document (once; a file already known elsewhere stays there).
+        if session.scalar(select(SignedFile.id).where(SignedFile.digest == validation.sha256)) is None:
+            session.add(SignedFile(document_id=document.id, digest=validation.sha256, size=len(data),
+                                   filename=validation.filename, created_at=now))
         session.add(validation)
         session.commit()
     if returned:

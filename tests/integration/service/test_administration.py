@@ -3,6 +3,7 @@ PKI endpoints mounted at /pki, the signed Vietnamese receipt of a validation, an
 the full application."""
 
 import base64
+import hashlib
 import re
 import subprocess
 
@@ -119,6 +120,14 @@ def test_incoming_document_failing_check_is_returned_and_recorded(signing_world,
     records = signing_world.api("reader").get(f"/api/v1/ledger/documents/{incoming['id']}/records").json["records"]
     assert [(r["event"], r["purpose"], r["indication"]) for r in records] == [("verified", "incoming", "TOTAL_FAILED")]
     assert records[0]["certificate_serial"] == format(pki.official_rsa.serial_number, "x")
+    from ledger.documents import find_document_by_digest
+
+    linked = find_document_by_digest(signing_world.app.extensions["kyso"].components.ledger,
+                                     hashlib.sha256(bytes(tampered)).hexdigest())
+    assert linked.id == incoming["id"]
+    again = api.post(f"/api/v1/validations?document_id={incoming['id']}", data=bytes(tampered),
+                     content_type="application/pdf")
+    assert again.status_code == 200 and len(again.json["ledger_records"]) == 1  # a second check is recorded too
     outgoing_check = api.post(f"/api/v1/validations?document_id={outgoing['id']}", data=bytes(tampered),
                               content_type="application/pdf")
     assert (outgoing_check.status_code, outgoing_check.json["message"]) == (
