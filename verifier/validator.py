@@ -25,6 +25,7 @@ from verifier.chain import ChainCache
 from verifier.fetching import HttpCache, build_fetchers
 from verifier.pades import judge_pdf
 from verifier.signature import DocumentData, Environment
+from verifier.errors import VerifierError
 from verifier.report import FileReport, Message, Severity
 from verifier.settings import ValidationSettings
 
@@ -98,6 +99,9 @@ class Verifier:
 
     def _run(self, coroutine):
         with self._lock:
+            if self._loop.is_closed():
+                coroutine.close()
+                raise VerifierError("this Verifier is closed; create a new one")
             return self._loop.run_until_complete(coroutine)
 
     def verify_pdf(self, data: bytes, *, path: str = "<memory>") -> FileReport:
