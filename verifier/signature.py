@@ -21,7 +21,7 @@ from verifier.modifications import Integrity
 from verifier.report import (
     Indication, Message, Severity, SignatureKind, SignatureReport, SubIndication, TimeSource, iso,
 )
-from verifier.timing import compare_claim
+from verifier.timing import compare_claim, future_claim
 
 
 @dataclass(frozen=True)
@@ -152,6 +152,8 @@ async def judge_cms_signer(
         messages.append(Message("time.self-declared",
                                 "no trusted timestamp: the signing time is self-declared by the signer",
                                 "không có dấu thời gian tin cậy: thời gian ký do người ký tự khai", Severity.WARNING))
+        messages.extend(future_claim(claimed, env.now, tolerance=policy.claimed_time_tolerance,
+                                     quirk=policy.local_time_quirk))
     else:
         signing_time, source, proven = None, TimeSource.NONE, False
 

@@ -37,3 +37,21 @@ def compare_claim(claimed: datetime | None, proven: datetime | None, *, toleranc
         f"thời gian ký tự khai lệch {minutes} phút so với dấu thời gian; dùng thời gian của dấu thời gian",
         Severity.WARNING,
     ),)
+
+
+def future_claim(claimed: datetime, now: datetime, *, tolerance: timedelta, quirk: timedelta) -> tuple[Message, ...]:
+    """A claimed signing time later than now: impossible, and when it is less than the quirk's shift ahead,
+    most likely local time labelled as UTC by the signing tool (no timestamp to prove the real time)."""
+    ahead = claimed - now
+    if ahead <= tolerance:
+        return ()
+    hours = round(quirk.total_seconds() / 3600)
+    likely = ahead <= quirk + tolerance
+    return (Message(
+        "time.claim-in-future",
+        f"the claimed signing time {claimed.isoformat()} is {round(ahead.total_seconds() / 60)} minutes in the future"
+        + (f"; probably local time labelled as UTC (+{hours} h quirk)" if likely else ""),
+        f"thời gian ký tự khai {claimed.isoformat()} ở tương lai {round(ahead.total_seconds() / 60)} phút"
+        + (f"; có thể phần mềm ký ghi giờ địa phương nhưng gắn nhãn UTC (lệch +{hours} giờ)" if likely else ""),
+        Severity.WARNING,
+    ),)

@@ -61,3 +61,14 @@ def test_bad_settings_name_what_is_wrong(tmp_path, mapping, message):
     with pytest.raises(SettingsError) as caught:
         ValidationSettings.from_config(mapping, base=tmp_path)
     assert message in str(caught.value)
+
+
+def test_a_claim_in_the_future_is_flagged_and_the_quirk_named_when_it_fits():
+    from verifier.timing import future_claim
+
+    assert future_claim(T + TOLERANCE, T, tolerance=TOLERANCE, quirk=QUIRK) == ()
+    (likely,) = future_claim(T + timedelta(hours=6), T, tolerance=TOLERANCE, quirk=QUIRK)
+    assert likely.code == "time.claim-in-future"
+    assert likely.en.endswith("is 360 minutes in the future; probably local time labelled as UTC (+7 h quirk)")
+    (far,) = future_claim(T + timedelta(days=2), T, tolerance=TOLERANCE, quirk=QUIRK)
+    assert far.en.endswith("is 2880 minutes in the future")
