@@ -18,7 +18,14 @@ Public API (for `kyso verify` and the service):
 `ValidationSettings` fields: explicit_roots, anchor_candidates (kept only when they match an enabled SHA-256
 pin of policies/data/trust_anchors.toml), anchors, intermediates, policy (policies.validation), offline,
 allow_aia, http (timeouts, retries, URL rewrites), at (validate as of a time). A `Verifier` shares its trust
-manager, HTTP cache and event loop across every file; it serialises validations (one per process/worker).
+manager, HTTP cache, chain-result cache and event loop across every file; it serialises validations (one
+at a time per Verifier: scale with processes or one Verifier per worker thread).
+
+Indications: per signature TOTAL_PASSED, or TOTAL_FAILED / INDETERMINATE with an ETSI EN 319 102-1
+sub-indication; changes after signing that the policy refuses are TOTAL_FAILED / SIG_CONSTRAINTS_FAILURE
+(FORMAT_FAILURE when the byte range itself is wrong), with `change` naming them. File-level `messages` carry
+findings that do not fail a file, e.g. an agency signature without a preceding personal one (Decree 30,
+art. 14: copies are signed that way). Stable machine codes are in `SignatureReport.messages[i].code`.
 """
 
 from verifier.errors import NotPassed, SettingsError, VerifierError
