@@ -8,7 +8,19 @@ A library (no Flask, no click). Open the database with `open_store(url)` (migrat
 - reports: `ledger.report.monthly_report(store, month)` and its renderers.
 """
 
-from ledger.chain import ChainBroken, ChainProblem, ChainReport, ProblemKind, append, append_in, append_many, verify_chain
+from ledger.chain import (
+    ChainBroken,
+    ChainProblem,
+    ChainReport,
+    ProblemKind,
+    append,
+    append_in,
+    append_many,
+    chain_head,
+    correct_record,
+    records_of_document,
+    verify_chain,
+)
 from ledger.documents import (
     Direction,
     DocumentDraft,

@@ -94,6 +94,41 @@ def _check_references(session: Session, entries: Sequence[LedgerEntry]) -> None:
             raise UnknownRecord(missing)
 
 
+def correct_record(store: Store, record_id: str, *, note: str, clock: Clock = utc_now, **changes) -> LedgerRecord:
+    """Append a correction of `record_id`: a new record carrying the old one's fields with `changes` applied
+    (e.g. `indication="TOTAL_FAILED", sub_indication="REVOKED"`) and the reason in `note`. The corrected
+    record stays in the chain; reports use the latest correction."""
+    from ledger.entries import Indication, SignatureKind, TimeSource, parse_time
+
+    if not note or not note.strip():
+        from ledger.errors import InvalidValue
+
+        raise InvalidValue("cần lý do đính chính", "a correction needs a reason (note)")
+    old = get_record(store, record_id)
+    fields = dict(
+        agency_code=old.agency_code,
+        signature_kind=SignatureKind(old.signature_kind),
+        certificate_serial=old.certificate_serial,
+        signer_name=old.signer_name,
+        signed_digest=old.signed_digest,
+        signing_time=parse_time(old.signing_time),
+        signing_time_source=TimeSource(old.signing_time_source),
+        indication=Indication(old.indication),
+        sub_indication=old.sub_indication,
+        signer_identifiers=tuple(old.signer_identifiers.split(";")) if old.signer_identifiers else (),
+        document_id=old.document_id,
+        purpose=old.purpose,
+    )
+    unknown = sorted(set(changes) - set(fields))
+    if unknown:
+        from ledger.errors import InvalidValue
+
+        raise InvalidValue(f"không đính chính được trường {', '.join(unknown)}", f"cannot correct field(s) {', '.join(unknown)}")
+    fields.update(changes)
+    entry = LedgerEntry(event=RecordEvent.CORRECTION, corrects=record_id, note=note.strip(), **fields)
+    return append(store, entry, clock=clock)
+
+
 def records_of_document(store: Store, document_id: int) -> list[LedgerRecord]:
     with store.transaction() as session:
         rows = session.scalars(select(Record).where(Record.document_id == document_id).order_by(Record.seq))

@@ -174,3 +174,27 @@ def test_a_consistently_rewritten_chain_is_caught_by_a_published_anchor(chained)
     problems = verify_chain(store, anchors=[anchor, (2, records[1].hash)]).problems
     assert [(p.kind, p.seq) for p in problems] == [(ProblemKind.CHANGED, 10)]
     assert problems[0].en == f"record 10 ({records[-1].record_id}) differs from its anchored hash: the chain was rewritten"
+
+
+def test_a_correction_is_a_new_record_and_the_old_one_stays(ledger_with_roster):
+    from ledger import InvalidValue, UnknownRecord, correct_record, records_of_document
+    from ledger.chain import effective_records
+
+    store = ledger_with_roster
+    first = append_many(store, [make_entry(n=1)])[0]
+    fixed = correct_record(store, first.record_id, indication="TOTAL_FAILED", sub_indication="REVOKED",
+                           note="chứng thư bị thu hồi trước thời điểm ký")
+    assert (fixed.seq, fixed.event, fixed.corrects, fixed.indication) == (2, "correction", first.record_id, "TOTAL_FAILED")
+    assert (fixed.signed_digest, fixed.signing_time, fixed.signer_identifiers) == (
+        first.signed_digest, first.signing_time, first.signer_identifiers)
+    again = correct_record(store, fixed.record_id, indication="TOTAL_PASSED", sub_indication=None, note="CRL cũ, kiểm tra lại")
+    assert [r.record_id for r in effective_records([first, fixed, again])] == [again.record_id]
+    assert verify_chain(store).intact and verify_chain(store).records == 3
+    with pytest.raises(UnknownRecord):
+        correct_record(store, "f" * 32, note="x")
+    with pytest.raises(InvalidValue) as caught:
+        correct_record(store, first.record_id, note="x", seq=5)
+    assert caught.value.en == "cannot correct field(s) seq"
+    with pytest.raises(InvalidValue):
+        correct_record(store, first.record_id, note=" ")
+    assert records_of_document(store, 1) == []
