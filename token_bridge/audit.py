@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,11 +40,24 @@ class AuditRecord:
 class AuditLog:
     """Appends records to `path` (JSON lines); with no path, keeps them in memory (tests)."""
 
-    def __init__(self, path: str | os.PathLike | None = None, *, clock: Callable[[], dt.datetime] | None = None):
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        refusals_per_minute: int = 120,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.path = Path(path) if path else None
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc).astimezone())
         self._lock = threading.Lock()
         self._memory: list[AuditRecord] = []
+        # A hostile page can send refused requests in a loop: record at most this many a minute, then count.
+        self._refusal_budget = refusals_per_minute
+        self._monotonic = monotonic
+        self._window_start = monotonic()
+        self._refusals = 0
+        self._suppressed = 0
         if self.path is not None:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,6 +85,25 @@ class AuditLog:
     def record_refused_request(self, *, origin: str | None, client: str, method: str, path: str, host: str,
                                error_code: str, message: str) -> None:
         """A request refused at the door (foreign origin, foreign Host): evidence of an attempt."""
+        with self._lock:
+            now = self._monotonic()
+            suppressed = 0
+            if now - self._window_start >= 60:
+                suppressed, self._suppressed = self._suppressed, 0
+                self._window_start, self._refusals = now, 0
+            self._refusals += 1
+            if self._refusals > self._refusal_budget:
+                self._suppressed += 1
+                return
+        if suppressed:
+            self.record(
+                AuditRecord(
+                    time=self.now(), origin="", client="", certificate_id="", token_label="", signer="",
+                    description=f"{suppressed} more refused request(s) in the previous minute were not recorded",
+                    digest_algorithm="", signature_algorithm="", digest="", outcome="refused",
+                    error_code="refusals_suppressed", message=None, event="request_refused",
+                )
+            )
         self.record(
             AuditRecord(
                 time=self.now(), origin=origin or "local application", client=client, certificate_id="",

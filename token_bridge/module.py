@@ -31,8 +31,28 @@ from token_bridge.errors import (
 
 DEFAULT_MODULE_PATH = "/usr/lib/softhsm/libsofthsm2.so"
 
+class _ProcessLock:
+    """A re-entrant lock that knows whether the current thread holds it (for lock-order decisions)."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._local = threading.local()
+
+    def __enter__(self):
+        self._lock.acquire()
+        self._local.depth = getattr(self._local, "depth", 0) + 1
+        return self
+
+    def __exit__(self, *exc_info):
+        self._local.depth -= 1
+        self._lock.release()
+
+    def held_by_current_thread(self) -> bool:
+        return getattr(self._local, "depth", 0) > 0
+
+
 # One lock for every PKCS#11 call of the process (re-entrant: sessions call the module under it).
-PKCS11_LOCK = threading.RLock()
+PKCS11_LOCK = _ProcessLock()
 
 # python-pkcs11 errors that mean "the token (or its session) is gone": unplugged, deleted, module reset.
 _GONE = (

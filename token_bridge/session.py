@@ -11,6 +11,7 @@ module when needed) and logs in again through the PIN prompt.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -52,6 +53,7 @@ class TokenSession:
         self._session = None
         self._generation = -1
         self._objects: dict[tuple, object] = {}  # cached object handles, valid for one login
+        self._login_lock = threading.Lock()  # one login at a time on this token
 
     def __repr__(self) -> str:
         state = "open" if self.is_open else "closed"
@@ -68,6 +70,7 @@ class TokenSession:
 
         `doing` names the operation in error messages ("signing a digest").
         """
+        self.open()  # a login asks for the PIN without holding the process-wide lock
         with PKCS11_LOCK:
             raw = self.open()
             try:
@@ -109,13 +112,33 @@ class TokenSession:
             return self._objects[key]
 
     def open(self):
-        """The raw python-pkcs11 session, logging in when there is none (internal to token_bridge)."""
+        """The raw python-pkcs11 session, logging in when there is none (internal to token_bridge).
+
+        The PKCS#11 lock is held around each PKCS#11 call of the login, not while the user types the PIN,
+        so other tokens stay usable meanwhile (unless the caller already holds the lock).
+        """
+        if PKCS11_LOCK.held_by_current_thread():
+            # Called under the lock (e.g. inside `run` after a rescan): log in right here. Taking the login
+            # lock now would invert the lock order (login lock, then PKCS#11 lock) of a thread at its PIN prompt.
+            with PKCS11_LOCK:
+                if self.is_open:
+                    return self._session
+                return self._log_in_now()
+        with self._login_lock:
+            with PKCS11_LOCK:
+                if self.is_open:
+                    return self._session
+            return self._log_in_now()
+
+    def _log_in_now(self):
         with PKCS11_LOCK:
-            if not self.is_open:
-                self._drop()
-                self._session = self._log_in()
-                self._generation = self.module.generation
-            return self._session
+            self._drop()
+            generation = self.module.generation
+        session = self._log_in()
+        with PKCS11_LOCK:
+            self._session = session
+            self._generation = generation
+            return session
 
     def require_present(self) -> None:
         """Raise TokenNotPresent (and forget the session) when the token has gone: SoftHSM answers a
@@ -192,6 +215,10 @@ class TokenSession:
         raise last_error
 
     def _open_raw(self, token, *, pin: str | None):
+        with PKCS11_LOCK:
+            return self._open_raw_locked(token, pin=pin)
+
+    def _open_raw_locked(self, token, *, pin: str | None):
         try:
             return token.open(rw=True, user_pin=pin)
         except pkcs11.exceptions.UserAlreadyLoggedIn:

@@ -40,6 +40,7 @@ def display():
     finally:
         server.terminate()
         server.wait(timeout=10)
+        server.stdout.close()
 
 
 def _xdotool(display: str, *args: str) -> str:

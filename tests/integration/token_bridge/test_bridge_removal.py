@@ -33,11 +33,12 @@ def bridge_process(softhsm, personal_rsa_token, tmp_path):
     port = free_port()
     env = {**softhsm.directory.environment(), "KYSO_TEST_BRIDGE_PIN": TEST_USER_PIN}
     env.pop("KYSO_HOME", None)
+    error_log = (tmp_path / "bridge.err").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "kyso", "--home", str(tmp_path / "home"), "bridge", "serve", "--port", str(port),
          "--host", "127.0.0.1", "--pin-env", "KYSO_TEST_BRIDGE_PIN", "--unsafe-auto-consent",
          "--audit-log", str(tmp_path / "audit.jsonl")],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env, stdout=subprocess.DEVNULL, stderr=error_log, text=True,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -46,13 +47,14 @@ def bridge_process(softhsm, personal_rsa_token, tmp_path):
             if requests.get(f"{url}/v1/status", timeout=2).status_code == 200:
                 break
         except requests.ConnectionError:
-            assert process.poll() is None, process.communicate()[1]
+            assert process.poll() is None, (tmp_path / "bridge.err").read_text()
             time.sleep(0.1)
     try:
         yield url, provisioned, process, tmp_path
     finally:
         process.terminate()
         process.wait(timeout=10)
+        error_log.close()
 
 
 def _sign(url, provisioned):

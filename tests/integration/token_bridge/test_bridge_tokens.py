@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 
 import pytest
 
@@ -16,7 +17,8 @@ from token_bridge.errors import (
     TokenPinLocked,
 )
 from token_bridge.keys import list_objects
-from token_bridge.pin import ScriptedPinPrompt
+from policies.keys import DigestAlgorithm, SignatureScheme
+from token_bridge.pin import Pin, ScriptedPinPrompt
 from token_bridge.softhsm import initialise_token
 
 pytestmark = pytest.mark.integration
@@ -130,3 +132,39 @@ def test_unknown_label_is_token_not_present(softhsm):
         softhsm.module.token_info("no-such-token")
     assert str(caught.value) == "Token 'no-such-token' is not present. Insert it and try again."
     assert caught.value.message_vi == "Không tìm thấy thiết bị ký số 'no-such-token'. Hãy cắm thiết bị và thử lại."
+
+
+class _WaitingPrompt:
+    """A PIN prompt that holds its answer until the test releases it (a user slow to type)."""
+
+    def __init__(self):
+        self.asked = threading.Event()
+        self.release = threading.Event()
+
+    def ask_pin(self, request):
+        self.asked.set()
+        assert self.release.wait(timeout=30)
+        return Pin(TEST_USER_PIN)
+
+    def confirm_final_try(self, request):
+        return False
+
+
+def test_a_pin_prompt_waiting_on_one_token_does_not_block_the_others(softhsm, fresh_label, agency_ec_token):
+    prompt = _WaitingPrompt()
+    session = softhsm.module.session(fresh_label, pin_prompt=prompt)
+    results = {}
+    worker = threading.Thread(target=lambda: results.setdefault("slow", list_objects(session)))
+    worker.start()
+    try:
+        assert prompt.asked.wait(timeout=30)
+        # meanwhile another token signs and the module lists tokens
+        signature = agency_ec_token.key.sign_digest(b"\x01" * 32, digest_algorithm=DigestAlgorithm.SHA256,
+                                                    scheme=SignatureScheme.ECDSA)
+        assert signature[0] == 0x30
+        assert fresh_label in [t.label for t in softhsm.module.tokens()]
+        assert "slow" not in results
+    finally:
+        prompt.release.set()
+        worker.join(timeout=30)
+    assert results["slow"] == []
