@@ -35,6 +35,8 @@ OFFICIAL_COLUMNS = (
     "certificate_serial",
     "certificate_not_before",
     "certificate_not_after",
+    "active_from",
+    "active_until",
 )
 
 
@@ -298,7 +300,8 @@ def _split_identifiers(value: str) -> list[str]:
 
 def import_officials_csv(store: Store, text: str, *, source: str = "officials.csv") -> int:
     """Add officials and their personal certificates from CSV (columns: agency_code, full_name, title,
-    identifiers ("CCCD:...;HC:..."), certificate_serial, certificate_not_before, certificate_not_after).
+    identifiers ("CCCD:...;HC:..."), certificate_serial, certificate_not_before, certificate_not_after, and
+    optionally active_from, active_until: the period the person is on the roster, for certificate coverage).
     An official on several rows adds several certificates. Returns how many officials were added; either
     every row is stored or none is."""
     rows, problems = _read_csv(text, source, OFFICIAL_COLUMNS, {"agency_code", "full_name", "identifiers"})
@@ -345,10 +348,15 @@ def import_officials_csv(store: Store, text: str, *, source: str = "officials.cs
                     check.fail(row, "certificate_serial", f"chứng thư {serial} lặp lại (dòng {serials[serial]})", f"certificate {serial} repeats line {serials[serial]}")
                 if serial:
                     serials.setdefault(serial, row["_line"])
+            active_from = check.day(row, "active_from", required=False)
+            active_until = check.day(row, "active_until", required=False)
+            if active_from and active_until and active_until < active_from:
+                check.fail(row, "active_until", "trước ngày bắt đầu công tác", "is before active_from")
             if not_before and not_after and not_after <= not_before:
                 check.fail(row, "certificate_not_after", "không sau ngày bắt đầu hiệu lực", "is not after certificate_not_before")
             if person_id and agency and name:
-                person = people.setdefault(person_id, {"agency": agency, "name": name, "title": title, "ids": identifiers, "certs": [], "line": row["_line"]})
+                person = people.setdefault(person_id, {"agency": agency, "name": name, "title": title, "ids": identifiers, "certs": [],
+                                                       "line": row["_line"], "active": (active_from, active_until)})
                 if person["agency"] != agency or person["name"] != name:
                     check.fail(row, "full_name", f"{person_id} đã khai khác ở dòng {person['line']}", f"{person_id} is declared differently on line {person['line']}")
                 if serial and not_before and not_after:
@@ -363,6 +371,8 @@ def import_officials_csv(store: Store, text: str, *, source: str = "officials.cs
                 agency_code=person["agency"],
                 full_name=person["name"],
                 title=person["title"],
+                active_from=person["active"][0],
+                active_until=person["active"][1],
             )
             session.add(official)
             session.flush()

@@ -172,3 +172,22 @@ def test_signed_files_link_by_digest_and_incoming_documents_return_with_a_reason
     with pytest.raises(InvalidValue) as caught:
         mark_returned(store, other.id, reason="x", returned_at=utc(2025, 8, 1))
     assert caught.value.en == "only an incoming document can be returned"
+
+
+def test_officials_off_the_roster_are_not_counted_for_coverage(ledger_with_roster):
+    from ledger.report import Metric, monthly_report
+
+    store = ledger_with_roster
+    added = import_officials_csv(store, (
+        "agency_code,full_name,title,identifiers,certificate_serial,certificate_not_before,certificate_not_after,active_from,active_until\n"
+        "H26.10,Nguyễn Văn An,Giám đốc,CCCD:001085000001,a1,2024-01-01T00:00:00+07:00,2027-01-01T00:00:00+07:00,,\n"
+        "H26.10,Trần Bình,Phó Giám đốc,CCCD:001085000002,,,,2020-01-01,2025-07-15\n"  # retired mid-July
+    ))
+    assert added == 2
+    coverage = lambda month: monthly_report(store, month).agency(DEPARTMENT).rate(Metric.CERTIFICATE_COVERAGE)  # noqa: E731
+    assert (coverage("2025-06").numerator.count, coverage("2025-06").denominator.count) == (1, 2)
+    assert (coverage("2025-08").numerator.count, coverage("2025-08").denominator.count, coverage("2025-08").percent) == (1, 1, 100.0)
+    with pytest.raises(RosterImportError) as caught:
+        import_officials_csv(store, "agency_code,full_name,identifiers,active_from,active_until\n"
+                                    "H26.10,Lê Cường,CCCD:001085000003,2025-01-01,2024-01-01\n")
+    assert [(p.line, p.column, p.column_number, p.en) for p in caught.value.problems] == [(2, "active_until", 5, "is before active_from")]
