@@ -26,7 +26,7 @@ class SigningEnvironment:
     - `trust_roots`: the only anchors used for checking certificates and gathering validation data
       (never the operating system's store: DESIGN.md pitfall).
     - `tsa_url`: the RFC 3161 time-stamping authority for B-T and above (the demo PKI's by default in
-      the CLI).
+      the CLI); asked with `http_timeout` seconds per attempt and `tsa_attempts` attempts.
     - `revocation_mode`: how the signer's certificate is checked before signing: "soft-fail" (refuse
       revoked, tolerate unreachable responders), "hard-fail" (also refuse when no answer), "off".
     - `numbers`: the allocator for `issue` numbers (the ledger in the service).
@@ -43,7 +43,8 @@ class SigningEnvironment:
         revocation_mode: str = "soft-fail",
         numbers: NumberAllocator | None = None,
         clock: Callable[[], datetime] = _now,
-        http_timeout: float = 30.0,
+        http_timeout: float = 60.0,
+        tsa_attempts: int = 3,
         check_cache_seconds: float = 300.0,
     ):
         if revocation_mode not in ("soft-fail", "hard-fail", "off"):
@@ -56,6 +57,7 @@ class SigningEnvironment:
         self.numbers = numbers
         self.clock = clock
         self.http_timeout = http_timeout
+        self.tsa_attempts = tsa_attempts
         self.check_cache_seconds = check_cache_seconds
         self._timestamper = None
         self._checked: dict[bytes, datetime] = {}  # certificate SHA-256 -> when its path and status passed
@@ -78,13 +80,14 @@ class SigningEnvironment:
 
     @property
     def timestamper(self):
-        """One pyHanko HTTP timestamper per environment, or None without a TSA."""
+        """One timestamper per environment (retries, long timeout, few concurrent requests), or None."""
         if self.tsa_url is None:
             return None
         if self._timestamper is None:
-            from pyhanko.sign.timestamps import HTTPTimeStamper
+            from signer.timestamping import RetryingTimeStamper
 
-            self._timestamper = HTTPTimeStamper(self.tsa_url, timeout=self.http_timeout)
+            self._timestamper = RetryingTimeStamper(self.tsa_url, timeout=self.http_timeout,
+                                                    attempts=self.tsa_attempts)
         return self._timestamper
 
     def validation_context(self, *, moment: datetime | None = None, for_embedding: bool = False,

@@ -170,3 +170,48 @@ def test_stronger_digests_when_asked(pki, environment, signature_stamp, judge_st
     (judged,) = pdfsig(signed.pdf)
     assert judged.signature_valid and judged.certificate_trusted, judged.raw
     assert f"Signing Hash Algorithm: {digest.value.upper().replace('SHA', 'SHA-')}" in judged.raw
+
+
+class _FlakyTsa:
+    """A WSGI proxy in front of the test TSA that answers 503 to the first `failures` requests."""
+
+    def __init__(self, target: str, failures: int):
+        self.target, self.failures, self.seen = target, failures, 0
+
+    def __call__(self, environ, start_response):
+        import requests
+
+        self.seen += 1
+        if self.seen <= self.failures:
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+            return [b"busy"]
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        answer = requests.post(self.target, data=body, headers={"Content-Type": "application/timestamp-query"},
+                               timeout=30)
+        start_response(f"{answer.status_code} OK", [("Content-Type", answer.headers["Content-Type"])])
+        return [answer.content]
+
+
+@pytest.mark.integration
+def test_a_busy_tsa_is_retried(pki, signature_stamp, wsgi_server, judge_statuses):
+    from signer import SigningEnvironment, sign_pdf
+    from signer.errors import TimestampError
+
+    flaky = _FlakyTsa(pki.tsa_url, failures=1)
+    url = wsgi_server(flaky) + "/tsa"
+    entity = pki.official_ec
+    request = SignatureRequest(kind=SignatureKind.APPROVE, level=PadesLevel.B_T, signature_image=signature_stamp,
+                               title="GIÁM ĐỐC", signer_name=documents.SIGNER_NAME)
+    patient = SigningEnvironment(trust_roots=pki.trust_roots, tsa_url=url, tsa_attempts=2)
+    signed = sign_pdf(documents.sample_decision(), key=entity.key, certificate=entity.certificate,
+                      chain=entity.chain, request=request, environment=patient)
+    assert flaky.seen == 2
+    assert judge_statuses(signed.pdf)[signed.field_name].timestamp_validity.valid
+
+    flaky.seen = 0
+    impatient = SigningEnvironment(trust_roots=pki.trust_roots, tsa_url=url, tsa_attempts=1)
+    with pytest.raises(TimestampError) as caught:
+        sign_pdf(documents.sample_decision(), key=entity.key, certificate=entity.certificate, chain=entity.chain,
+                 request=request, environment=impatient)
+    assert str(caught.value).startswith("không lấy được dấu thời gian / the TSA failed: ")
+    assert flaky.seen == 1
