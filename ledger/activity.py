@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text, update
 from ledger.chain import lock_head
 from ledger.entries import format_time, record_hash
 from ledger.models import Agency, Certificate, ChainHead, Document, Official, Record
-from ledger.report.model import VIETNAM, Month
+from ledger.report.model import Month
 from ledger.store import Store
 
 CITY_AGENCIES = 24  # the city People's Committee and 23 departments

@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from ledger.report.model import (
     EMPTY,
-    AgencyFacts,
     AgencyFigures,
     AgencyReport,
     CertificateFacts,

@@ -6,7 +6,7 @@ fresh SQLite file and once on a fresh PostgreSQL database.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 
 import pytest
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger import ProblemKind, append_many, verify_chain
-from ledger.chain import ChainBroken
+from ledger.integrity import ChainBroken
 from tests.support.ledger import make_entry
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import datetime
+
 
 import pytest
 from openpyxl import load_workbook
