@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509
@@ -76,7 +77,22 @@ def build_extensions(
     issuer_name: str,
     endpoints: PkiEndpoints | None,
 ) -> list[x509.Extension]:
-    profile = template.profile
+    """The extensions the profile asks for; only the subject key identifier depends on the request."""
+    static = [
+        x509.Extension.load(der)
+        for der in _profile_extensions_der(template.profile, issuer_key_identifier, issuer_name, endpoints)
+    ]
+    subject_key_id = _extension("key_identifier", key_identifier(template.public_key))
+    return [*static[:2], subject_key_id, *static[2:]]
+
+
+# Building extensions from values makes asn1crypto encode every nested field (a third of an issuance);
+# everything but the subject key identifier depends only on the profile and the issuer, so it is encoded
+# once per (profile, issuer, endpoints) and reloaded from DER.
+@lru_cache(maxsize=64)
+def _profile_extensions_der(
+    profile: CertificateProfile, issuer_key_identifier: bytes, issuer_name: str, endpoints: PkiEndpoints | None
+) -> tuple[bytes, ...]:
     extensions = [
         _extension(
             "basic_constraints",
@@ -84,7 +100,6 @@ def build_extensions(
             critical=True,
         ),
         _extension("key_usage", set(profile.key_usage), critical=True),
-        _extension("key_identifier", key_identifier(template.public_key)),
         _extension("authority_key_identifier", {"key_identifier": issuer_key_identifier}),
     ]
     if profile.extended_key_usage:
@@ -132,7 +147,7 @@ def build_extensions(
         )
     if profile.ocsp_no_check:
         extensions.append(_extension("ocsp_no_check", None))
-    return extensions
+    return tuple(extension.dump() for extension in extensions)
 
 
 def sign_certificate(
