@@ -139,3 +139,41 @@ def test_pyhanko_time_stamper_and_validator_accept_our_tsa(pki):
     assert status["trust_problem_indic"] is None
     assert [c.subject.native["common_name"] for c in status["validation_path"]][-1] == "Dich vu cap dau thoi gian (Demo TSA)"
     assert status["signing_cert"].subject.native["common_name"] == "Dich vu cap dau thoi gian (Demo TSA)"
+
+
+@pytest.mark.parametrize("fetch", ["ocsp", "crl"])
+def test_pyhanko_certvalidator_fetches_our_revocation_data(pki, fetch):
+    """pyhanko-certvalidator (the verifier's engine) fetches OCSP or CRLs from the served PKI, hard-fail."""
+    import asyncio
+
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext
+    from pyhanko_certvalidator.errors import RevokedError
+    from pyhanko_certvalidator.fetchers.requests_fetchers import RequestsFetcherBackend
+    from pyhanko_certvalidator.policy_decl import (
+        CertRevTrustPolicy,
+        RevocationCheckingPolicy,
+        RevocationCheckingRule,
+    )
+
+    rule = RevocationCheckingRule.OCSP_REQUIRED if fetch == "ocsp" else RevocationCheckingRule.CRL_REQUIRED
+    policy = CertRevTrustPolicy(RevocationCheckingPolicy(ee_certificate_rule=rule, intermediate_ca_cert_rule=rule))
+
+    def context():
+        return ValidationContext(trust_roots=pki.trust_roots, allow_fetching=True,
+                                 fetcher_backend=RequestsFetcherBackend(), revinfo_policy=policy)
+
+    good = CertificateValidator(pki.official_rsa.certificate, intermediate_certs=[pki.gov.certificate],
+                                validation_context=context())
+    path = asyncio.run(good.async_validate_usage({"non_repudiation"}))
+    assert [c.subject.native["common_name"] for c in path] == [
+        "Co quan chung thuc so chuyen dung Chinh phu (Demo RootCA)", "Co quan chung thuc so Chinh phu (Demo)",
+        "Nguyễn Văn An",
+    ]
+    revoked = CertificateValidator(pki.revoked.certificate, intermediate_certs=[pki.gov.certificate],
+                                   validation_context=context())
+    with pytest.raises(RevokedError) as caught:
+        asyncio.run(revoked.async_validate_usage({"non_repudiation"}))
+    source = "OCSP response" if fetch == "ocsp" else "CRL"
+    moment = pki.revoked.revoked_at
+    assert str(caught.value) == (f"{source} indicates the end-entity certificate was revoked at "
+                                 f"{moment:%H:%M:%S} on {moment:%Y-%m-%d}, due to a compromised key.")
