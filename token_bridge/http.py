@@ -216,13 +216,27 @@ class BridgeServer:
             clear_untrusted_proxy_headers=True,
         )
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.run, name="kyso-bridge", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="kyso-bridge", daemon=True)
         self._thread.start()
 
+    def _run(self) -> None:
+        # waitress's own run() loops until its sockets close; closing them from another thread breaks its
+        # select() (EBADF). Loop in short turns instead and close from this thread when asked to stop.
+        from waitress import wasyncore
+
+        socket_map = getattr(self._server, "map", None) or self._server._map
+        try:
+            while not self._stopping.is_set():
+                wasyncore.loop(timeout=0.2, map=socket_map, use_poll=True, count=1)
+        finally:
+            self._server.task_dispatcher.shutdown()
+            wasyncore.close_all(socket_map)
+
     def stop(self) -> None:
-        self._server.close()
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
 

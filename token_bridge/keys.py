@@ -12,6 +12,7 @@ the token is touched; see `SigningAlgorithmPolicy`.
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 
 import pkcs11
@@ -49,15 +50,29 @@ class KeyAlgorithm(enum.Enum):
     EC = "ec"
 
 
+_CURVE_BITS = {"secp256r1": 256, "secp384r1": 384, "secp521r1": 521}
+
+
 @dataclass(frozen=True)
 class SigningAlgorithmPolicy:
-    """DOMAIN.md, algorithms for new signatures: RSA >= 2048 or ECDSA >= P-256, SHA-256 or stronger."""
+    """DOMAIN.md, algorithms for new signatures: RSA >= 2048 or ECDSA >= P-256, SHA-256 or stronger.
+
+    `from_rules` takes the numbers from the signing policy of `policies` (policies/data/signing.toml), so
+    the bridge, the signer and the service refuse the same things; `default_policy()` is that policy.
+    """
 
     min_rsa_bits: int = 2048
     digests: frozenset[DigestAlgorithm] = frozenset(
         {DigestAlgorithm.SHA256, DigestAlgorithm.SHA384, DigestAlgorithm.SHA512}
     )
     curves: frozenset[str] = frozenset(CURVES)
+
+    @classmethod
+    def from_rules(cls, rules) -> "SigningAlgorithmPolicy":
+        """From a `policies.algorithms.AlgorithmRules` (digest names, minimum RSA and EC sizes)."""
+        digests = frozenset(d for d in DigestAlgorithm if d.value in rules.digests)
+        curves = frozenset(c for c, bits in _CURVE_BITS.items() if bits >= rules.min_ec_bits)
+        return cls(min_rsa_bits=rules.min_rsa_bits, digests=digests, curves=curves)
 
     def check(
         self,
@@ -106,7 +121,12 @@ class SigningAlgorithmPolicy:
             )
 
 
-DEFAULT_POLICY = SigningAlgorithmPolicy()
+@functools.cache
+def default_policy() -> SigningAlgorithmPolicy:
+    """The algorithm rules of the default signing policy (policies/data/signing.toml), read once."""
+    from policies.signing import SigningPolicy
+
+    return SigningAlgorithmPolicy.from_rules(SigningPolicy.default().algorithms)
 
 
 def check_digest_length(digest: bytes, digest_algorithm: DigestAlgorithm) -> None:
@@ -127,12 +147,12 @@ class Pkcs11Key:
         session: TokenSession,
         key_id: bytes,
         *,
-        policy: SigningAlgorithmPolicy = DEFAULT_POLICY,
+        policy: SigningAlgorithmPolicy | None = None,
         public_key_info: asn1_keys.PublicKeyInfo | None = None,
     ):
         self.session = session
         self.key_id = bytes(key_id)
-        self.policy = policy
+        self.policy = policy or default_policy()
         # Known from the certificate already (the bridge's catalogue): no token read needed.
         self._public_key_info = public_key_info
 
@@ -230,10 +250,11 @@ def generate_rsa_key_pair(
     session: TokenSession, *, label: str, key_id: bytes, bits: int = 2048
 ) -> Pkcs11Key:
     """Generate an RSA key pair on the token (at least 2048 bits), stored with `label` and `key_id`."""
-    if bits < DEFAULT_POLICY.min_rsa_bits:
+    minimum = default_policy().min_rsa_bits
+    if bits < minimum:
         raise AlgorithmRefused(
-            f"RSA keys below {DEFAULT_POLICY.min_rsa_bits} bits are not allowed (asked for {bits}).",
-            f"Không được tạo khóa RSA dưới {DEFAULT_POLICY.min_rsa_bits} bit (yêu cầu {bits}).",
+            f"RSA keys below {minimum} bits are not allowed (asked for {bits}).",
+            f"Không được tạo khóa RSA dưới {minimum} bit (yêu cầu {bits}).",
         )
 
     def generate(raw):

@@ -24,7 +24,7 @@ from token_bridge.audit import AuditLog, AuditRecord
 from token_bridge.catalogue import CertificateCatalogue, CertificateEntry
 from token_bridge.consent import ConsentPrompt, ConsentRequest
 from token_bridge.errors import CertificateNotUsable, ConsentRefused, InvalidSignRequest, TokenBridgeError
-from token_bridge.keys import DEFAULT_POLICY, Pkcs11Key, SigningAlgorithmPolicy, check_digest_length
+from token_bridge.keys import Pkcs11Key, SigningAlgorithmPolicy, check_digest_length, default_policy
 from token_bridge.module import Pkcs11Module, TokenInfo
 from token_bridge.pin import PinPrompt
 
@@ -141,7 +141,7 @@ class Bridge:
         pin_prompt: PinPrompt,
         consent: ConsentPrompt,
         audit: AuditLog | None = None,
-        policy: SigningAlgorithmPolicy = DEFAULT_POLICY,
+        policy: SigningAlgorithmPolicy | None = None,
         extra_chain=(),
         clock: Callable[[], dt.datetime] | None = None,
     ):
@@ -149,7 +149,7 @@ class Bridge:
         self.pin_prompt = pin_prompt
         self.consent = consent
         self.audit = audit or AuditLog()
-        self.policy = policy
+        self.policy = policy or default_policy()
         self.catalogue = CertificateCatalogue(self.modules, extra_chain=tuple(extra_chain))
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._signing = threading.Lock()  # one consent dialog and one signature at a time

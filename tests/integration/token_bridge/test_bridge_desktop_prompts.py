@@ -55,12 +55,13 @@ def _answer_next_dialog(display: str, *keys: str, text: str | None = None) -> st
     """Wait for the next kyso dialog, focus it, type `text` and press `keys`; returns its window id."""
     deadline = time.monotonic() + 20
     while True:
-        windows = _xdotool(display, "search", "--name", "kyso").split()
+        windows = _xdotool(display, "search", "--onlyvisible", "--name", "kyso").split()
         if windows:
             break
         assert time.monotonic() < deadline, "no kyso dialog appeared"
         time.sleep(0.1)
     window = windows[-1]
+    time.sleep(0.3)  # let Tk finish mapping the dialog and focusing its entry before keys arrive
     _xdotool(display, "windowfocus", "--sync", window)
     if text is not None:
         _xdotool(display, "type", "--delay", "10", text)

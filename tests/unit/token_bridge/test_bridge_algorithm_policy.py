@@ -56,3 +56,15 @@ def test_digest_info_prefixes_match_asn1crypto():
 def test_digest_length_checked():
     with pytest.raises(InvalidSignRequest, match=r"^The digest is 31 bytes; sha256 digests are 32 bytes\.$"):
         check_digest_length(b"\x00" * 31, DigestAlgorithm.SHA256)
+
+
+def test_default_policy_comes_from_the_signing_policy_data():
+    from policies.algorithms import AlgorithmRules
+    from token_bridge.keys import default_policy
+
+    assert default_policy() == SigningAlgorithmPolicy()  # signing.toml: SHA-256+, RSA >= 2048, EC >= 256
+    strict = SigningAlgorithmPolicy.from_rules(
+        AlgorithmRules.from_mapping({"digests": ["sha384", "sha512"], "min_rsa_bits": 3072, "min_ec_bits": 384},
+                                    section="algorithms"))
+    assert strict.digests == frozenset({DigestAlgorithm.SHA384, DigestAlgorithm.SHA512})
+    assert strict.curves == frozenset({"secp384r1", "secp521r1"}) and strict.min_rsa_bits == 3072
