@@ -227,3 +227,21 @@ def test_client_translates_errors(token_bridge, personal_rsa_token):
 
     with pytest.raises(BridgeUnavailable, match=r"^Cannot reach the token bridge at http://127\.0\.0\.1:\d+: ConnectionError\.$"):
         BridgeClient(f"http://127.0.0.1:{free_port()}", timeout=5).status()
+
+
+def test_expired_certificate_is_not_used(softhsm, token_bridge):
+    import datetime as dt
+
+    from tests.support.softhsm import PERSONAL_SUBJECT, name_from, self_signed_certificate
+
+    token = softhsm.create_token("test-bridge-expired")
+    key = token.generate_ec("expired", b"\x0e")
+    start = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    certificate = self_signed_certificate(key, name_from(PERSONAL_SUBJECT), not_before=start, days=30)
+    token.write_certificate(certificate, label="expired", key_id=b"\x0e")
+    body = {"certificate_id": certificate_id(certificate), "digest": base64.b64encode(b"\x00" * 32).decode(),
+            "digest_algorithm": "sha256", "signature_algorithm": "ecdsa", "description": DESCRIPTION}
+    consents = len(token_bridge.consent.requests)
+    answer = requests.post(f"{token_bridge.url}/v1/signatures", json=body, timeout=10)
+    assert _error(answer) == (422, "certificate_not_usable", "The certificate expired on 2024-01-31T00:00:00+00:00.")
+    assert len(token_bridge.consent.requests) == consents  # refused before the user is bothered

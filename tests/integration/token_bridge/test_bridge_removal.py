@@ -101,3 +101,11 @@ def test_token_removed_while_the_bridge_runs_then_put_back(softhsm, bridge_proce
     assert [('"outcome": "signed"' in o, '"token_not_present"' in o) for o in outcomes] == [
         (True, False), (False, True), (False, True), (True, False)]
     assert TEST_USER_PIN not in (tmp_path / "audit.jsonl").read_text(encoding="utf-8")
+    shown = subprocess.run([sys.executable, "-m", "kyso", "--home", str(tmp_path / "home"), "bridge", "audit",
+                            "--audit-log", str(tmp_path / "audit.jsonl")], capture_output=True, text=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k != "KYSO_HOME"})
+    lines = shown.stdout.splitlines()
+    assert [line.split("\t")[1:4] for line in lines] == [
+        ["signed", "local application", LABEL], ["failed", "local application", LABEL],
+        ["failed", "local application", LABEL], ["signed", "local application", LABEL]]
+    assert lines[1].endswith("\tCông văn 77/UBND-VP\ttoken_not_present")
