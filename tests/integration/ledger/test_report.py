@@ -7,7 +7,6 @@ import csv
 import io
 import json
 
-
 import pytest
 from openpyxl import load_workbook
 
