@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import statistics
 import subprocess
 import sys
@@ -45,7 +44,8 @@ def main() -> None:
 
     from tests.support.softhsm import name_from, self_signed_certificate
     from token_bridge.catalogue import certificate_id
-    from token_bridge.keys import DIGEST_INFO_PREFIXES, generate_ec_key_pair, generate_rsa_key_pair, write_certificate
+    from token_bridge.algorithms import DIGEST_INFO_PREFIXES
+    from token_bridge.keys import generate_ec_key_pair, generate_rsa_key_pair, write_certificate
     from token_bridge.module import Pkcs11Module
     from token_bridge.pin import RepeatingPinPrompt
     from token_bridge.softhsm import initialise_token

@@ -24,7 +24,8 @@ from token_bridge.audit import AuditLog, AuditRecord
 from token_bridge.catalogue import CertificateCatalogue, CertificateEntry
 from token_bridge.consent import ConsentPrompt, ConsentRequest
 from token_bridge.errors import CertificateNotUsable, ConsentRefused, InvalidSignRequest, TokenBridgeError
-from token_bridge.keys import Pkcs11Key, SigningAlgorithmPolicy, check_digest_length, default_policy
+from token_bridge.algorithms import SigningAlgorithmPolicy, check_digest_length, default_policy
+from token_bridge.keys import Pkcs11Key
 from token_bridge.module import Pkcs11Module, TokenInfo
 from token_bridge.pin import PinPrompt
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import secrets
 import shutil
 import struct
@@ -43,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from asn1crypto import algos, core, keys as asn1_keys, x509
+from asn1crypto import x509
 
 from policies.keys import DigestAlgorithm, DigestSigner, SignatureScheme
 

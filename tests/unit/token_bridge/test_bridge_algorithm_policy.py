@@ -7,7 +7,7 @@ import pytest
 from policies.keys import DigestAlgorithm, SignatureScheme
 from signer.keys import InMemoryKey
 from token_bridge.errors import AlgorithmRefused, InvalidSignRequest
-from token_bridge.keys import DIGEST_INFO_PREFIXES, SigningAlgorithmPolicy, check_digest_length
+from token_bridge.algorithms import DIGEST_INFO_PREFIXES, SigningAlgorithmPolicy, check_digest_length
 
 POLICY = SigningAlgorithmPolicy()
 
@@ -60,7 +60,7 @@ def test_digest_length_checked():
 
 def test_default_policy_comes_from_the_signing_policy_data():
     from policies.algorithms import AlgorithmRules
-    from token_bridge.keys import default_policy
+    from token_bridge.algorithms import default_policy
 
     assert default_policy() == SigningAlgorithmPolicy()  # signing.toml: SHA-256+, RSA >= 2048, EC >= 256
     strict = SigningAlgorithmPolicy.from_rules(
