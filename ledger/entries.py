@@ -128,6 +128,11 @@ class LedgerEntry:
         format_time(self.signing_time)
         if not self.signer_name or not self.signer_name.strip():
             raise InvalidValue("thiếu tên người ký", "signer_name is empty")
+        for name, limit in (("agency_code", 40), ("signer_name", 300), ("sub_indication", 48), ("corrects", 32)):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or len(value) > limit):
+                raise InvalidValue(f"{name} không phải chuỗi hoặc dài quá {limit} ký tự",
+                                   f"{name} is not text or longer than {limit} characters")
         object.__setattr__(self, "signer_identifiers", tuple(str(i) for i in self.signer_identifiers))
         if any(";" in i for i in self.signer_identifiers):
             raise InvalidValue("mã định danh không được chứa ';'", "an identifier may not contain ';'")

@@ -14,7 +14,7 @@ from typing import Iterator
 import sqlalchemy
 from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ledger.errors import Conflict, LedgerError, StoreUnavailable
@@ -87,6 +87,11 @@ def translated_errors() -> Iterator[None]:
     except IntegrityError as exc:
         detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
         raise Conflict(f"dữ liệu trùng hoặc sai ràng buộc: {detail}", f"constraint violated: {detail}") from exc
+    except DataError as exc:  # a value the column cannot hold (too long, out of range)
+        from ledger.errors import InvalidValue
+
+        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
+        raise InvalidValue(f"giá trị không hợp lệ: {detail}", f"invalid value: {detail}") from exc
     except OperationalError as exc:
         detail = str(exc.orig).splitlines()[0] if exc.orig is not None else str(exc)
         raise StoreUnavailable(f"lỗi cơ sở dữ liệu: {detail}", f"database error: {detail}") from exc

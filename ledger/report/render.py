@@ -56,6 +56,17 @@ _METRIC_NAMES = {
 }
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(value):
+    """Text that a spreadsheet would run as a formula (an agency name "=HYPERLINK(...)") is quoted (OWASP CSV
+    injection); numbers are left alone."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _label(key: str, lang: str) -> str:
     vi, en = _LABELS[key]
     return vi if lang == "vi" else en
@@ -125,7 +136,7 @@ def render_csv(report: MonthlyReport, *, lang: str = "vi") -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["month"] + [_label(c, lang) for c in COLUMNS])
     for row in report_rows(report, lang=lang):
-        writer.writerow([str(report.month)] + ["" if row[c] is None else (_number(row[c]) if isinstance(row[c], float) else row[c]) for c in COLUMNS])
+        writer.writerow([str(report.month)] + ["" if row[c] is None else (_number(row[c]) if isinstance(row[c], float) else _inert(row[c])) for c in COLUMNS])
     return out.getvalue()
 
 
@@ -184,7 +195,7 @@ def render_xlsx(report: MonthlyReport, *, lang: str = "vi") -> bytes:
         cell.font = Font(bold=True)
     below = PatternFill("solid", fgColor="FFF2CC")
     for row in report_rows(report, lang=lang):
-        sheet.append([row[c] for c in COLUMNS])
+        sheet.append([_inert(row[c]) for c in COLUMNS])
         if row["below_target"]:
             for cell in sheet[sheet.max_row]:
                 cell.fill = below
@@ -200,7 +211,7 @@ def render_xlsx(report: MonthlyReport, *, lang: str = "vi") -> bytes:
                 figure = getattr(agency.figures, name)
                 for i, document_id in enumerate(figure.document_ids):
                     reason = figure.reasons[i] if i < len(figure.reasons) else None
-                    detail.append([agency.code, name, document_id, None, None, None, reason])
+                    detail.append([_inert(agency.code), name, document_id, None, None, None, _inert(reason)])
                 if figure.record_ids:
                     detail.append([agency.code, name, None, " ".join(figure.record_ids), None, None, None])
                 for official_id in figure.official_ids:

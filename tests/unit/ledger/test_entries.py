@@ -44,6 +44,8 @@ def test_entry_normalises_its_values():
         ({"purpose": "stamp"}, "invalid purpose: 'stamp' (appendix, approve, copy, incoming, issue)"),
         ({"document_id": "12"}, "document_id must be an integer: '12'"),
         ({"signer_identifiers": ("CCCD:1;HC:2",)}, "an identifier may not contain ';'"),
+        ({"signer_name": "A" * 301}, "signer_name is not text or longer than 300 characters"),
+        ({"agency_code": "H" * 41}, "agency_code is not text or longer than 40 characters"),
     ],
 )
 def test_bad_entries_are_refused_with_the_reason(overrides, message):

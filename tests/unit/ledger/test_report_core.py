@@ -134,3 +134,21 @@ def test_report_settings_reject_unknown_keys_and_bad_values():
     with pytest.raises(InvalidValue) as caught:
         ReportSettings.from_config({"expiry_window_days": "soon"})
     assert caught.value.en == "[report]: expiry_window_days must be a whole number from 0 to 3650"
+
+
+def test_renderings_keep_formula_looking_text_inert():
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    from ledger.report import render_csv, render_xlsx
+
+    agency = AgencyFacts("A", None, '=HYPERLINK("http://x","bấm")', "commune", date(2008, 1, 1), None)
+    docs = (DocumentFacts(1, "A", False, DAY, False, True, returned=True, return_reason="@SUM(1+1)"),)
+    report = build_monthly_report(_inputs(agencies=(agency,), documents=docs))
+    row = next(r for r in csv.DictReader(io.StringIO(render_csv(report, lang="en"))) if r["Code"] == "A")
+    assert row["Agency"] == "'=HYPERLINK(\"http://x\",\"bấm\")" and row["Return reasons"] == "'@SUM(1+1)"
+    sheet = load_workbook(io.BytesIO(render_xlsx(report, lang="en")))["Report"]
+    cell = next(r for r in sheet.iter_rows(min_row=2) if r[1].value == "A")[3]
+    assert (cell.value, cell.data_type) == ("'=HYPERLINK(\"http://x\",\"bấm\")", "s")
