@@ -128,9 +128,18 @@ class KeySigner(Signer):
 
 def sign_cades(data: bytes, *, key: DigestSigner, certificate: x509.Certificate, chain=(),
                digest: DigestAlgorithm = DigestAlgorithm.SHA256, scheme: SignatureScheme | None = None,
-               timestamper=None) -> bytes:
-    """A CAdES detached signature (`.p7s`, DER) over any file; B-T when a timestamper is given."""
+               timestamper=None, environment=None, kind=None) -> bytes:
+    """A CAdES detached signature (`.p7s`, DER) over any file; B-T when a timestamper is given.
+
+    With a `SigningEnvironment`, the certificate is checked first as for PDFs (validity, path, revocation,
+    and the holder kind when a `SignatureKind` is given)."""
     import asyncio
+
+    if environment is not None:
+        from signer.eligibility import check_certificate
+
+        asyncio.run(check_certificate(certificate, tuple(chain), kind=kind, environment=environment,
+                                      moment=environment.now()))
 
     from pyhanko.sign.general import SigningError
     from pyhanko.sign.timestamps import TimestampRequestError

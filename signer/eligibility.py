@@ -61,9 +61,10 @@ def check_validity_period(certificate: x509.Certificate, moment: datetime) -> No
         )
 
 
-async def check_certificate(certificate: x509.Certificate, chain, *, kind: SignatureKind,
+async def check_certificate(certificate: x509.Certificate, chain, *, kind: SignatureKind | None,
                       environment: SigningEnvironment, moment: datetime) -> None:
-    """Holder kind, validity period, then path to a trust root and revocation (unless switched off)."""
+    """Holder kind (unless `kind` is None), validity period, then path to a trust root and revocation
+    (unless switched off)."""
     from pyhanko_certvalidator import CertificateValidator
     from pyhanko_certvalidator.errors import (
         ExpiredError,
@@ -74,7 +75,8 @@ async def check_certificate(certificate: x509.Certificate, chain, *, kind: Signa
         RevokedError,
     )
 
-    check_holder_kind(certificate, kind)
+    if kind is not None:
+        check_holder_kind(certificate, kind)
     check_validity_period(certificate, moment)
     fingerprint = hashlib.sha256(certificate.dump()).digest()
     if environment.recently_checked(fingerprint, moment):

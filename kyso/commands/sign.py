@@ -165,6 +165,11 @@ def sign(home, source, output, kind, token_label, certificate_id, pin_env, level
         raise click.UsageError(f"[signer] level must be one of {', '.join(LEVELS)}: {exc}") from exc
     if settings.get("revocation", "soft-fail") not in ("soft-fail", "hard-fail", "off"):
         raise click.UsageError("[signer] revocation must be soft-fail, hard-fail or off")
+    # A CAdES signature has no appearance: the kind's appearance inputs only matter when a PDF is signed.
+    pdf_inputs = output_format == "pades" or (output_format == "auto" and (
+        any(p.suffix.lower() == ".pdf" for p in source.iterdir() if p.is_file()) if source.is_dir()
+        else source.suffix.lower() == ".pdf"))
+    request = None
     try:
         signature_stamp = _read_image(signature_image or (settings.get("signature_image") if kind == "approve"
                                                           else None), "signature")
@@ -183,7 +188,8 @@ def sign(home, source, output, kind, token_label, certificate_id, pin_env, level
             incoming_number=incoming_number,
         )
     except SignerError as exc:
-        raise click.UsageError(str(exc)) from exc
+        if pdf_inputs:
+            raise click.UsageError(str(exc)) from exc
     roots, intermediates, demo_tsa = _demo_pki(home)
     trust_files = list(trust) or list(settings.get("trust", []))
     if trust_files:
@@ -210,7 +216,8 @@ def sign(home, source, output, kind, token_label, certificate_id, pin_env, level
         raise click.ClickException(f"{exc.message_vi}\n{exc}") from exc
 
     if source.is_dir():
-        outcomes = _sign_folder(source, output, key, certificate, chain, request, environment, output_format)
+        outcomes = _sign_folder(source, output, key, certificate, chain, request, environment, output_format,
+                                kind=SignatureKind(kind), level=level_value)
         failed = [o for o in outcomes if o.error]
         click.echo(f"Đã ký / signed: {len(outcomes) - len(failed)}; lỗi / failed: {len(failed)}")
         for outcome in failed:
@@ -218,7 +225,8 @@ def sign(home, source, output, kind, token_label, certificate_id, pin_env, level
         if failed:
             raise SystemExit(1)
         return
-    outcome = _sign_one(source, output, key, certificate, chain, request, environment, output_format)
+    outcome = _sign_one(source, output, key, certificate, chain, request, environment, output_format,
+                        kind=SignatureKind(kind), level=level_value)
     if outcome.error:
         raise click.ClickException(outcome.error)
     click.echo(f"Đã ký / signed: {outcome.target}")
@@ -230,7 +238,8 @@ def _target_for(source: Path, output: Path | None, pades: bool) -> Path:
     return source.with_name(f"{source.stem}-signed.pdf") if pades else source.with_name(source.name + ".p7s")
 
 
-def _sign_one(source, output, key, certificate, chain, request, environment, output_format) -> _Outcome:
+def _sign_one(source, output, key, certificate, chain, request, environment, output_format, *, kind,
+              level) -> _Outcome:
     """Sign one file; never touch the input; write the output only when everything worked."""
     from signer import sign_cades, sign_pdf
     from signer.errors import SignerError
@@ -246,9 +255,8 @@ def _sign_one(source, output, key, certificate, chain, request, environment, out
             result = sign_pdf(data, key=key, certificate=certificate, chain=chain, request=request,
                               environment=environment).pdf
         else:
-            result = sign_cades(data, key=key, certificate=certificate, chain=chain,
-                                digest=request.digest_algorithm,
-                                timestamper=environment.timestamper if request.level.has_timestamp else None)
+            result = sign_cades(data, key=key, certificate=certificate, chain=chain, environment=environment,
+                                kind=kind, timestamper=environment.timestamper if level.has_timestamp else None)
     except SignerError as exc:
         return _Outcome(source, None, str(exc))
     except TokenBridgeError as exc:
@@ -262,7 +270,7 @@ def _sign_one(source, output, key, certificate, chain, request, environment, out
 
 
 def _sign_folder(source: Path, output: Path | None, key, certificate, chain, request, environment,
-                 output_format) -> list[_Outcome]:
+                 output_format, *, kind, level) -> list[_Outcome]:
     if output is None:
         raise click.UsageError("ký cả thư mục cần -o THƯ-MỤC / signing a folder needs -o FOLDER")
     output.mkdir(parents=True, exist_ok=True)
@@ -273,5 +281,6 @@ def _sign_folder(source: Path, output: Path | None, key, certificate, chain, req
         for path in bar:
             pades = output_format == "pades" or (output_format == "auto" and path.suffix.lower() == ".pdf")
             target = output / (path.name if pades else path.name + ".p7s")
-            outcomes.append(_sign_one(path, target, key, certificate, chain, request, environment, output_format))
+            outcomes.append(_sign_one(path, target, key, certificate, chain, request, environment, output_format,
+                                      kind=kind, level=level))
     return outcomes

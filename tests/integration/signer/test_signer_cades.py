@@ -62,3 +62,22 @@ def test_cades_refuses_a_key_that_is_not_the_certificates(pki):
     with pytest.raises(KeyMismatch) as caught:
         sign_cades(b"data", key=pki.agency_ec.key, certificate=pki.official_ec.certificate)
     assert str(caught.value) == "khóa không khớp với chứng thư số / the key does not belong to the certificate"
+
+
+@pytest.mark.integration
+def test_cades_checks_the_certificate_like_pdfs_do(pki, environment):
+    from signer import SignatureKind
+    from signer.errors import CertificateKindMismatch, CertificateRevoked
+
+    revoked = pki.revoked
+    with pytest.raises(CertificateRevoked):
+        sign_cades(b"data", key=revoked.key, certificate=revoked.certificate, chain=revoked.chain,
+                   environment=environment)
+    official = pki.official_ec
+    with pytest.raises(CertificateKindMismatch) as caught:
+        sign_cades(b"data", key=official.key, certificate=official.certificate, chain=official.chain,
+                   environment=environment, kind=SignatureKind.COPY)
+    assert "copy signatures need an organisation certificate, this one is a personal" in str(caught.value)
+    p7s = sign_cades(b"data", key=official.key, certificate=official.certificate, chain=official.chain,
+                     environment=environment, kind=SignatureKind.APPROVE)
+    assert cms.ContentInfo.load(p7s)["content_type"].native == "signed_data"

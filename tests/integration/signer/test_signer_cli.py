@@ -148,3 +148,22 @@ def test_missing_pin_variable_fails_without_prompting(cli_env, personal_rsa_toke
     assert "Environment variable KYSO_TEST_SIGN_PIN holds no PIN." in done.stderr
     assert personal_rsa_token.token.user_pin not in done.stderr + done.stdout
     assert not (tmp_path / "a-signed.pdf").exists()
+
+
+@pytest.mark.integration
+def test_a_non_pdf_file_needs_no_appearance_inputs(cli_env, pki, agency_ec_token, tmp_path):
+    source = tmp_path / "cong-van.xml"
+    source.write_bytes("<CongVan>Số 12/UBND-VP</CongVan>".encode())
+    env_pin = dict(cli_env)
+    env_pin["env"] = dict(cli_env["env"], **{PIN_VARIABLE: agency_ec_token.token.user_pin})
+    done = _kyso(env_pin, "sign", source, "--kind", "copy", "--token", agency_ec_token.token.label,
+                 "--pin-env", PIN_VARIABLE, "--level", "B-T", "--trust", cli_env["root"], "--tsa", pki.tsa_url)
+    assert done.returncode == 0, done.stderr
+    signature = tmp_path / "cong-van.xml.p7s"
+    gov = tmp_path / "gov.pem"
+    gov.write_bytes(pki.gov.pem)
+    verified = subprocess.run(
+        ["openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", str(signature), "-content", str(source),
+         "-CAfile", str(cli_env["root"]), "-certfile", str(gov), "-purpose", "any", "-out", "/dev/null"],
+        capture_output=True, text=True)
+    assert verified.returncode == 0 and "Verification successful" in verified.stderr, verified.stderr
