@@ -116,6 +116,25 @@ def _reserve(certificate: x509.Certificate, chain, level: PadesLevel) -> int:
     return 2 * estimate
 
 
+def _check_not_locked(writer) -> None:
+    """A certification signature that allows no change refuses every later signature: say so before any
+    layout work (and before an issue number is taken)."""
+    from pyhanko.sign.fields import MDPPerm
+    from pyhanko.sign.validation import read_certification_data
+
+    try:
+        certification = read_certification_data(writer.prev)
+    except Exception as exc:  # pyHanko raises assorted errors on malformed /Perms
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise BrokenPdf(f"tệp PDF bị hỏng (/Perms) / the PDF is broken (/Perms): {exc}") from exc
+    if certification is not None and certification.permission is MDPPerm.NO_CHANGES:
+        raise DocumentError(
+            "văn bản không cho phép ký thêm: chữ ký chứng nhận cấm mọi thay đổi / "
+            "the document cannot take this signature: its certification signature allows no change"
+        )
+
+
 def _field_name(writer, kind: SignatureKind) -> str:
     from pyhanko.sign.fields import enumerate_sig_fields
 
@@ -153,6 +172,7 @@ async def async_prepare(document, *, certificate, chain=(), request, environment
             f"level {request.level.value} needs a time-stamping authority"
         )
     await check_certificate(certificate, chain, kind=request.kind, environment=environment, moment=moment)
+    _check_not_locked(writer)
 
     kind = request.kind
     try:

@@ -182,6 +182,7 @@ def test_certified_document_that_forbids_changes_is_refused(pki, environment, si
     with pytest.raises(DocumentError) as caught:
         prepare(certified, certificate=entity.certificate, chain=entity.chain,
                 request=_approve_request(signature_stamp), environment=environment)
-    assert str(caught.value).startswith(
-        "văn bản không cho phép ký thêm / the document cannot take this signature: "
+    assert str(caught.value) == (
+        "văn bản không cho phép ký thêm: chữ ký chứng nhận cấm mọi thay đổi / "
+        "the document cannot take this signature: its certification signature allows no change"
     )
