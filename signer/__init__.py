@@ -5,15 +5,18 @@ Public API (what the service, the CLI and the bridge call):
     SignatureRequest(kind=SignatureKind.APPROVE, level=PadesLevel.B_T, signature_image=StampImage.from_png(png))
         what to sign; checked on creation (each kind's required inputs, no foreign ones)
     SigningEnvironment(trust_roots=[...], tsa_url=..., numbers=NumberAllocator, revocation_mode="soft-fail")
-        trust roots (explicit, never the OS store), the TSA, the number allocator; build once, reuse
+        trust roots (explicit, never the OS store), the TSA (retried), the number allocator; build once and
+        reuse: it keeps one timestamper and reuses a passed certificate check for check_cache_seconds
     sign_pdf(pdf, key=DigestSigner, certificate=, chain=, request=, environment=) -> SignedDocument
     prepare(pdf, certificate=, chain=, request=, environment=) -> PreparedSignature
         .digest / .digest_algorithm / .scheme: what the client's token signs; .state: a SigningState
-        (`state.to_json()` / `SigningState.from_json(text)` to store it); .number for `issue`
+        (`state.to_json()` / `SigningState.from_json(text)` to store it); .number for `issue` (taken from
+        the allocator here: a prepared issue that is never completed leaves a gap in the numbers)
     complete(state, signature_value, environment=, used_states=UsedStates) -> SignedDocument
         refuses a value over another digest or by another key (SignatureValueMismatch) and a state
         completed before (StateAlreadyUsed, through `used_states.claim(state_id)`)
-    sign_cades(data, key=, certificate=, chain=, timestamper=None) -> bytes   (detached .p7s, DER)
+    sign_cades(data, key=, certificate=, chain=, timestamper=None, environment=None, kind=None) -> bytes
+        detached .p7s (DER); with an environment the certificate is checked first, as for PDFs
     KeySigner(key, certificate, chain): a pyHanko `Signer` over any DigestSigner
     async_prepare / async_complete: the same inside a running event loop
 
