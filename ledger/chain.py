@@ -13,7 +13,8 @@ import uuid
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ledger.entries import (
@@ -28,6 +29,7 @@ from ledger.models import ChainHead, Document, Record
 from ledger.store import Store
 
 Clock = Callable[[], datetime]
+_HEAD = ChainHead.__table__
 
 
 def utc_now() -> datetime:
@@ -41,19 +43,22 @@ def append(store: Store, entry: LedgerEntry, *, clock: Clock = utc_now) -> Ledge
 
 def append_many(store: Store, entries: Sequence[LedgerEntry], *, clock: Clock = utc_now) -> list[LedgerRecord]:
     """Append entries in one transaction, in order: all of them or none."""
-    with store.transaction() as session:
-        return append_in(session, entries, clock=clock)
+    from ledger.store import translated_errors
+
+    # A Core connection, not an ORM session: appending is the hot path of the service.
+    with translated_errors(), store.engine.begin() as connection:
+        return append_in(connection, entries, clock=clock)
 
 
-def append_in(session: Session, entries: Sequence[LedgerEntry], *, clock: Clock = utc_now) -> list[LedgerRecord]:
-    """Append within the caller's session (for a caller that must commit the records together with its own
-    writes). Locks the chain head until that session commits or rolls back."""
+def append_in(session: Session | Connection, entries: Sequence[LedgerEntry], *, clock: Clock = utc_now) -> list[LedgerRecord]:
+    """Append within the caller's session or connection (for a caller that must commit the records together
+    with its own writes). Locks the chain head until that transaction commits or rolls back."""
     if not entries:
         return []
     # One statement takes the lock and reads the head (RETURNING: SQLite >= 3.35, PostgreSQL).
     last_seq, last_hash = session.execute(
-        update(ChainHead).where(ChainHead.id == 1).values(last_seq=ChainHead.last_seq)
-        .returning(ChainHead.last_seq, ChainHead.last_hash)
+        _HEAD.update().where(_HEAD.c.id == 1).values(last_seq=_HEAD.c.last_seq)
+        .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
     ).one()
     _check_references(session, entries)
     records: list[LedgerRecord] = []
@@ -64,14 +69,13 @@ def append_in(session: Session, entries: Sequence[LedgerEntry], *, clock: Clock 
         records.append(LedgerRecord(seq=last_seq, prev_hash=last_hash, hash=digest, **content))
         last_hash = digest
     session.execute(Record.__table__.insert(), [_row(r) for r in records])
-    session.execute(update(ChainHead).where(ChainHead.id == 1).values(last_seq=last_seq, last_hash=last_hash))
-    session.flush()
+    session.execute(_HEAD.update().where(_HEAD.c.id == 1).values(last_seq=last_seq, last_hash=last_hash))
     return records
 
 
-def lock_head(session: Session) -> None:
+def lock_head(session: Session | Connection) -> None:
     """Take the chain's append lock (held until the session's transaction ends)."""
-    session.execute(update(ChainHead).where(ChainHead.id == 1).values(last_seq=ChainHead.last_seq))
+    session.execute(_HEAD.update().where(_HEAD.c.id == 1).values(last_seq=_HEAD.c.last_seq))
 
 
 def _row(record: LedgerRecord) -> dict:
@@ -81,12 +85,14 @@ def _row(record: LedgerRecord) -> dict:
 def _check_references(session: Session, entries: Sequence[LedgerEntry]) -> None:
     document_ids = {e.document_id for e in entries if e.document_id is not None}
     if document_ids:
-        found = set(session.scalars(select(Document.id).where(Document.id.in_(document_ids))))
+        documents = Document.__table__
+        found = set(session.scalars(select(documents.c.id).where(documents.c.id.in_(document_ids))))
         for missing in sorted(document_ids - found):
             raise UnknownDocument(missing)
     corrected = {e.corrects for e in entries if e.corrects is not None}
     if corrected:
-        found = set(session.scalars(select(Record.record_id).where(Record.record_id.in_(corrected))))
+        records = Record.__table__
+        found = set(session.scalars(select(records.c.record_id).where(records.c.record_id.in_(corrected))))
         for missing in sorted(corrected - found):
             raise UnknownRecord(missing)
 
