@@ -97,10 +97,17 @@ class EmbeddedFont:
             pdf_name("/StemV"): generic.NumberObject(80),
             pdf_name("/FontFile2"): writer.add_object(program),
         })
-        widths = generic.ArrayObject()
+        widths = generic.ArrayObject()  # "first [w w w ...]" per run of consecutive glyph ids
+        run: list[int] = []
         for gid in sorted(self.advance_of):
-            widths.append(generic.NumberObject(gid))
-            widths.append(generic.ArrayObject([generic.NumberObject(self.advance_of[gid])]))
+            if run and run[-1] + 1 != gid:
+                widths.append(generic.NumberObject(run[0]))
+                widths.append(generic.ArrayObject(generic.NumberObject(self.advance_of[g]) for g in run))
+                run = []
+            run.append(gid)
+        if run:
+            widths.append(generic.NumberObject(run[0]))
+            widths.append(generic.ArrayObject(generic.NumberObject(self.advance_of[g]) for g in run))
         cid_font = generic.DictionaryObject({
             pdf_name("/Type"): pdf_name("/Font"),
             pdf_name("/Subtype"): pdf_name("/CIDFontType2"),
@@ -128,18 +135,40 @@ class EmbeddedFont:
         return writer.add_object(font)
 
 
+def _runs(pairs: list[tuple[int, int]]) -> list[list[tuple[int, int]]]:
+    """Split (glyph id, value) pairs, sorted by glyph id, into runs of consecutive glyph ids and values."""
+    runs: list[list[tuple[int, int]]] = []
+    for gid, value in pairs:
+        # a CMap range may only vary the last byte of source and destination (ISO 32000-1, 9.10.3)
+        continues = bool(runs) and runs[-1][-1][0] + 1 == gid and runs[-1][-1][1] + 1 == value
+        if continues and gid % 256 and value % 256:
+            runs[-1].append((gid, value))
+        else:
+            runs.append([(gid, value)])
+    return runs
+
+
 def _to_unicode_cmap(glyph_of: dict[str, int]) -> bytes:
+    """The ToUnicode CMap, with ranges for runs (Latin letters and digits come in runs): smaller, and
+    quicker for every reader to parse."""
     lines = [
         "/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
         "/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def",
         "/CMapName /Adobe-Identity-UCS def", "/CMapType 2 def",
         "1 begincodespacerange", "<0000> <FFFF>", "endcodespacerange",
     ]
-    pairs = sorted((gid, ch) for ch, gid in glyph_of.items())
-    for start in range(0, len(pairs), 100):  # at most 100 entries per bfchar block
-        chunk = pairs[start:start + 100]
+    runs = _runs(sorted((gid, ord(ch)) for ch, gid in glyph_of.items()))
+    ranges = [r for r in runs if len(r) > 1]
+    singles = [r[0] for r in runs if len(r) == 1]
+    for start in range(0, len(ranges), 100):  # at most 100 entries per block
+        chunk = ranges[start:start + 100]
+        lines.append(f"{len(chunk)} beginbfrange")
+        lines.extend(f"<{r[0][0]:04X}> <{r[-1][0]:04X}> <{r[0][1]:04X}>" for r in chunk)
+        lines.append("endbfrange")
+    for start in range(0, len(singles), 100):
+        chunk = singles[start:start + 100]
         lines.append(f"{len(chunk)} beginbfchar")
-        lines.extend(f"<{gid:04X}> <{ord(ch):04X}>" for gid, ch in chunk)
+        lines.extend(f"<{gid:04X}> <{code:04X}>" for gid, code in chunk)
         lines.append("endbfchar")
     lines += ["endcmap", "CMapName currentdict /CMap defineresource pop", "end", "end"]
     return "\n".join(lines).encode("ascii")
