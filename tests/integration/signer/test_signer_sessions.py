@@ -215,3 +215,26 @@ def test_a_busy_tsa_is_retried(pki, signature_stamp, wsgi_server, judge_statuses
                  request=request, environment=impatient)
     assert str(caught.value).startswith("không lấy được dấu thời gian / the TSA failed: ")
     assert flaky.seen == 1
+
+
+@pytest.mark.integration
+def test_one_environment_signs_in_parallel_threads(pki, environment, signature_stamp, judge_statuses):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from signer import sign_pdf
+
+    entities = [pki.official_rsa, pki.official_ec, pki.official_rsa, pki.official_ec]
+
+    def one(entity):
+        return sign_pdf(documents.sample_decision(), key=entity.key, certificate=entity.certificate,
+                        chain=entity.chain, environment=environment,
+                        request=SignatureRequest(kind=SignatureKind.APPROVE, level=PadesLevel.B_T,
+                                                 signature_image=signature_stamp, title="GIÁM ĐỐC",
+                                                 signer_name=documents.SIGNER_NAME))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(one, entities))
+    for entity, signed in zip(entities, results):
+        status = judge_statuses(signed.pdf)[signed.field_name]
+        assert status.bottom_line and status.timestamp_validity.valid
+        assert status.signing_cert.dump() == entity.certificate.dump()
