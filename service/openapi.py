@@ -12,6 +12,7 @@ from typing import Any, Callable
 from flask import Flask
 
 _CONVERTER = re.compile(r"<(?:[a-z_]+:)?([a-z_]+)>")
+_PATH_CONVERTER = re.compile(r"<path:([a-z_]+)>")
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -22,6 +23,32 @@ ERROR_SCHEMA = {
         "message_vi": {"type": "string", "description": "Vietnamese message"},
         "detail": {"type": "object"},
     },
+}
+
+
+# The CA's PKI endpoints (service/pki.py, mounted at /pki) are described here: their views are the CA's.
+_BINARY = {"type": "string", "format": "binary"}
+PKI_OPERATIONS: dict[str, dict] = {
+    "pki.ca_certificate": {"summary": "A CA certificate (DER)", "tag": "pki", "permission": None,
+                           "request_body": None, "parameters": [],
+                           "responses": {"200": {"description": "certificate", "content": {"application/pkix-cert": {"schema": _BINARY}}},
+                                         "404": {"description": "unknown CA"}}},
+    "pki.ca_crl": {"summary": "The current CRL of a CA (DER)", "tag": "pki", "permission": None,
+                   "request_body": None, "parameters": [],
+                   "responses": {"200": {"description": "CRL", "content": {"application/pkix-crl": {"schema": _BINARY}}},
+                                 "404": {"description": "unknown CA"}}},
+    "pki.ocsp_post": {"summary": "OCSP (RFC 6960), POST", "tag": "pki", "permission": None, "parameters": [],
+                      "request_body": {"required": True, "content": {"application/ocsp-request": {"schema": _BINARY}}},
+                      "responses": {"200": {"description": "OCSP response",
+                                            "content": {"application/ocsp-response": {"schema": _BINARY}}}}},
+    "pki.ocsp_get": {"summary": "OCSP (RFC 6960 A.1), GET with the base64 request in the path", "tag": "pki",
+                     "permission": None, "request_body": None, "parameters": [],
+                     "responses": {"200": {"description": "OCSP response",
+                                           "content": {"application/ocsp-response": {"schema": _BINARY}}}}},
+    "pki.tsa": {"summary": "Time-stamping (RFC 3161)", "tag": "pki", "permission": None, "parameters": [],
+                "request_body": {"required": True, "content": {"application/timestamp-query": {"schema": _BINARY}}},
+                "responses": {"200": {"description": "time-stamp response",
+                                      "content": {"application/timestamp-reply": {"schema": _BINARY}}}}},
 }
 
 
@@ -63,11 +90,11 @@ def json_response(description: str, schema: dict | None = None) -> dict:
 
 def build_document(app: Flask, *, server_url: str | None = None) -> dict:
     paths: dict[str, dict] = {}
-    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint)):
         if rule.endpoint == "static":
             continue
         view = app.view_functions[rule.endpoint]
-        spec = getattr(view, "__openapi__", None)
+        spec = getattr(view, "__openapi__", None) or PKI_OPERATIONS.get(rule.endpoint)
         if spec is None:
             continue
         path = _CONVERTER.sub(r"{\1}", rule.rule)

@@ -10,6 +10,7 @@ from flask import Blueprint, g, make_response, redirect, render_template, reques
 from service.accounts import Permission, Role, authenticate_password
 from service.errors import ServiceError, Unauthenticated
 from service.guard import check_csrf, csrf_token, current_principal, db, find_user, log_in, runtime
+from service.openapi import operation
 from service.web.messages import LANGUAGES, catalogue, translate
 
 blueprint = Blueprint("web", __name__)
@@ -75,6 +76,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @blueprint.get("/")
+@operation("Home: redirects to the page the caller may use", tag="web pages", responses={"302": {"description": "redirect"}})
 def home():
     principal = current_principal()
     if principal is None:
@@ -87,11 +89,13 @@ def home():
 
 
 @blueprint.get("/login")
+@operation("Login page (Vietnamese, ?lang=en)", tag="web pages", responses={"200": {"description": "HTML page", "content": {"text/html": {}}}})
 def login():
     return _page("login.html", next=request.args.get("next", ""), failed=False)
 
 
 @blueprint.post("/login")
+@operation("Log in (form: username, password, csrf_token)", tag="web pages", responses={"302": {"description": "redirect"}})
 def login_submit():
     sent = request.form.get("csrf_token", "")
     if not session.get("csrf") or sent != session.get("csrf"):
@@ -110,6 +114,7 @@ def login_submit():
 
 
 @blueprint.post("/logout")
+@operation("Log out (form: csrf_token)", tag="web pages", responses={"302": {"description": "redirect"}})
 def logout():
     principal = current_principal()
     g.auth_method = "session"
@@ -121,6 +126,7 @@ def logout():
 
 
 @blueprint.get("/dashboard")
+@operation("Dashboard: monthly rates against targets, with drill-down", tag="web pages", responses={"200": {"description": "HTML page", "content": {"text/html": {}}}})
 def dashboard():
     principal, redirection = _login_required(Permission.REPORTS)
     if redirection:
@@ -129,6 +135,7 @@ def dashboard():
 
 
 @blueprint.get("/sign")
+@operation("Signing page: sign a registered document through the token bridge", tag="web pages", responses={"200": {"description": "HTML page", "content": {"text/html": {}}}})
 def sign():
     principal, redirection = _login_required(Permission.SIGN)
     if redirection:
@@ -138,6 +145,7 @@ def sign():
 
 
 @blueprint.get("/verify")
+@operation("Verification page: drop a file, read the report", tag="web pages", responses={"200": {"description": "HTML page", "content": {"text/html": {}}}})
 def verify():
     principal, redirection = _login_required(Permission.VALIDATE)
     if redirection:
@@ -146,6 +154,8 @@ def verify():
 
 
 @blueprint.get("/bridge/kyso-bridge.js")
+@operation("The token bridge's browser client (kyso-bridge.js)", tag="web pages",
+           responses={"200": {"description": "JavaScript", "content": {"text/javascript": {}}}})
 def bridge_script():
     """The token bridge's own JavaScript client (engineer 2's kyso-bridge.js), served from this origin."""
     from service.wiring import bridge_javascript

@@ -74,7 +74,12 @@ def test_pki_endpoints_are_mounted(ca_world):
     assert client.get("/pki/gov.crt").data == authority.issuer("gov").certificate.dump()
     answer = client.post("/pki/ocsp", data=b"not an OCSP request", content_type="application/ocsp-request")
     assert ocsp.OCSPResponse.load(answer.data)["response_status"].native == "malformed_request"
-    paths = client.get("/api/v1/openapi.json").json["paths"]
+    from openapi_spec_validator import validate
+
+    document = client.get("/api/v1/openapi.json").json
+    validate(document)
+    paths = document["paths"]
+    assert {"/pki/{name}.crt", "/pki/{name}.crl", "/pki/ocsp", "/pki/ocsp/{encoded}", "/pki/tsa"} <= set(paths)
     assert {"/api/v1/certificates", "/api/v1/certificates/{serial}/revocation", "/api/v1/signing-sessions",
             "/api/v1/validations", "/api/v1/reports/monthly", "/api/v1/ledger/verify",
             "/api/v1/documents", "/api/v1/roster/agencies"} <= set(paths)
