@@ -5,6 +5,8 @@
   const { t, api, element } = Kyso;
   const SVG = "http://www.w3.org/2000/svg";
   const monthInput = document.getElementById("month");
+  const metricInput = document.getElementById("metric");
+  let lastReport = null;
   const levels = document.getElementById("levels");
   const status = document.getElementById("dashboard-status");
   const drill = document.getElementById("drilldown");
@@ -22,15 +24,16 @@
     return node;
   }
 
-  function chart(level) {
+  function chart(level, metric) {
     const agencies = level.agencies.concat([Object.assign({}, level.totals, { total: true })]);
     const rowHeight = 26, left = 260, width = 720, barWidth = width - left - 60;
     const height = agencies.length * rowHeight + 30;
     const figure = svg("svg", { class: "chart", width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
-      "aria-label": t("dashboard.rate") + " — " + (Kyso.lang === "vi" ? level.name_vi : level.name_en) });
-    const target = level.targets.signing_rate ? level.targets.signing_rate.percent : null;
+      "aria-label": t("metric." + metric) + " — " + (Kyso.lang === "vi" ? level.name_vi : level.name_en),
+      "data-metric": metric });
+    const target = level.targets[metric] ? level.targets[metric].percent : null;
     agencies.forEach((agency, index) => {
-      const rate = agency.rates.signing_rate;
+      const rate = agency.rates[metric];
       const percent = rate.percent === null ? 0 : rate.percent;
       const y = 10 + index * rowHeight;
       const name = agency.total ? "Σ " + t("dashboard.total") : agency.name;
@@ -75,6 +78,23 @@
     drill.hidden = false;
   }
 
+  function draw(report) {
+    levels.replaceChildren();
+    drill.hidden = true;
+    let shown = 0;
+    for (const level of report.levels) {
+      if (!level.agencies.length) continue;
+      shown += 1;
+      const section = element("section", { class: "card level", "data-level": level.code });
+      const targets = Object.entries(level.targets).map(([metric, v]) => t("metric." + metric) + " " + v.percent + "%").join(", ");
+      section.append(element("h2", {}, (Kyso.lang === "vi" ? level.name_vi : level.name_en) +
+        (targets ? " — " + t("dashboard.target") + ": " + targets : "")));
+      section.append(chart(level, metricInput.value));
+      levels.append(section);
+    }
+    if (!shown) status.textContent = t("dashboard.empty");
+  }
+
   async function show(month) {
     status.textContent = "…";
     levels.replaceChildren();
@@ -83,20 +103,9 @@
     document.getElementById("download-csv").href = base + "&format=csv&lang=" + Kyso.lang;
     document.getElementById("download-xlsx").href = base + "&format=xlsx&lang=" + Kyso.lang;
     try {
-      const report = await api(base);
-      status.textContent = report.month + " (" + report.timezone + ")";
-      let shown = 0;
-      for (const level of report.levels) {
-        if (!level.agencies.length) continue;
-        shown += 1;
-        const section = element("section", { class: "card level", "data-level": level.code });
-        const targets = Object.entries(level.targets).map(([metric, v]) => t("metric." + metric) + " " + v.percent + "%").join(", ");
-        section.append(element("h2", {}, (Kyso.lang === "vi" ? level.name_vi : level.name_en) +
-          (targets ? " — " + t("dashboard.target") + ": " + targets : "")));
-        section.append(chart(level));
-        levels.append(section);
-      }
-      if (!shown) status.textContent = t("dashboard.empty");
+      lastReport = await api(base);
+      status.textContent = lastReport.month + " (" + lastReport.timezone + ")";
+      draw(lastReport);
     } catch (error) {
       status.textContent = error.message;
       status.className = "status bad";
@@ -104,6 +113,7 @@
   }
 
   monthInput.value = monthInput.value || currentMonth();
+  metricInput.addEventListener("change", () => { if (lastReport) draw(lastReport); });
   document.getElementById("month-form").addEventListener("submit", (event) => {
     event.preventDefault();
     show(monthInput.value);

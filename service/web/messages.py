@@ -32,6 +32,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "dashboard.empty": {"vi": "Không có dữ liệu cho tháng này", "en": "No data for this month"},
     "dashboard.download": {"vi": "Tải về", "en": "Download"},
     "dashboard.behind": {"vi": "Bản ghi sổ cái / số hiệu chứng thư", "en": "Ledger records / certificate serials"},
+    "dashboard.metric": {"vi": "Chỉ số", "en": "Measure"},
     "dashboard.total": {"vi": "Tổng", "en": "Total"},
     "metric.signing_rate": {"vi": "tỷ lệ ký số", "en": "signing rate"},
     "metric.online_rate": {"vi": "xử lý trực tuyến", "en": "handled online"},

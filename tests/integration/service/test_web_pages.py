@@ -134,3 +134,7 @@ def test_dashboard_draws_rates_against_targets_with_drilldown(web, browser, pki)
     outgoing = page.locator("#drilldown tr[data-figure='outgoing'] td").all_inner_texts()
     assert outgoing[1] == "2"
     assert page.get_attribute("#download-csv", "href") == f"/api/v1/reports/monthly?month={month}&format=csv&lang=vi"
+    page.select_option("#metric", "certificate_coverage")
+    page.wait_for_selector("svg.chart[data-metric='certificate_coverage']", state="attached")
+    coverage = page.locator("svg.chart[data-metric='certificate_coverage'] rect.bar[data-agency='H26.10']")
+    assert coverage.get_attribute("data-percent") == "null"  # nobody on the roster: no rate, not 0%
