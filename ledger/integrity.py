@@ -97,7 +97,8 @@ def verify_chain(store: Store, *, anchors: Iterable[tuple[int, str]] = (), batch
     genesis = _Seen(0, None, GENESIS_HASH)
     anomalies: list[_Anomaly] = []
     count = 0
-    with translated_errors(), store.engine.connect() as connection:
+    # One snapshot for the head and the records: appends committed meanwhile are not half seen.
+    with translated_errors(), store.snapshot() as connection:
         head_seq, head_hash = connection.execute(
             select(ChainHead.last_seq, ChainHead.last_hash).where(ChainHead.id == 1)
         ).one()

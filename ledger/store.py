@@ -13,7 +13,7 @@ from typing import Iterator
 
 import sqlalchemy
 from sqlalchemy import event, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,20 @@ class Store:
             raise
         finally:
             session.close()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only connection that sees one consistent state for all its statements (PostgreSQL:
+        REPEATABLE READ; SQLite: one read transaction, WAL keeps its snapshot until the end)."""
+        with translated_errors(), self.engine.connect() as connection:
+            if connection.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            try:
+                yield connection
+            finally:
+                connection.rollback()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from ledger.errors import InvalidValue
 from ledger.models import Agency, Certificate, Document, Level, Official, Record, Target
@@ -65,7 +66,7 @@ class ReportSettings:
 
 def load_report_inputs(store: Store, month: Month, *, as_of: datetime, expiry_window_days: int = 60) -> ReportInputs:
     start, end = month.start.astimezone(timezone.utc), month.end.astimezone(timezone.utc)
-    with translated_errors(), store.transaction() as session:
+    with translated_errors(), store.snapshot() as connection, Session(bind=connection) as session:
         levels = tuple(
             LevelFacts(r.code, r.rank, r.name_vi, r.name_en)
             for r in session.scalars(select(Level).where(_in_force(Level, month)).order_by(Level.rank))

@@ -66,3 +66,34 @@ def test_concurrent_numbering_from_processes_gives_distinct_consecutive_numbers(
     numbers = [n for chunk in results for n in chunk]
     assert sorted(numbers) == list(range(1, 46))
     assert all(chunk == sorted(chunk) for chunk in results)  # each caller sees its numbers increase
+
+
+def test_verifying_while_others_append_sees_one_consistent_chain(ledger_with_roster):
+    import threading
+
+    store = ledger_with_roster
+    append(store, make_entry(n=0))
+    stop = threading.Event()
+    appended = []
+
+    def writer():
+        n = 1
+        while not stop.is_set():
+            appended.append(append(store, make_entry(n=n)).seq)
+            n += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        reports = []
+        while len(reports) < 8 or len(appended) < 20:
+            reports.append(verify_chain(store))
+            if len(reports) > 200:
+                break
+    finally:
+        stop.set()
+        thread.join()
+    # Each check saw a snapshot: the head it read and exactly the records up to it, never a false alarm.
+    assert [r.problems for r in reports if not r.intact] == []
+    assert all(r.records == r.head_seq for r in reports)
+    assert verify_chain(store).records == len(appended) + 1
