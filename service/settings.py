@@ -62,6 +62,9 @@ class ServiceSettings:
     # Certificates (PEM or DER files) the service trusts as roots, and intermediates to complete chains.
     trust_roots: tuple[str, ...] = ()
     intermediates: tuple[str, ...] = ()
+    # Label of a token holding the service's own agency (seal) certificate, which signs verification
+    # receipts (its PIN from KYSO_RECEIPT_PIN); receipts are unsigned without one.
+    receipt_token: str | None = None
     cookie_secure: bool = False
     default_language: str = "vi"
     trusted_proxies: int = 0
@@ -81,6 +84,7 @@ class ServiceSettings:
             "pki_dir",
             "trust_roots",
             "intermediates",
+            "receipt_token",
         }
     )
 
@@ -109,7 +113,7 @@ class ServiceSettings:
         for name in ("mount_pki", "cookie_secure"):
             if name in mapping:
                 values[name] = _as_bool(name, mapping[name])
-        for name in ("tsa_url", "bridge_url"):
+        for name in ("tsa_url", "bridge_url", "receipt_token"):
             if name in mapping:
                 values[name] = str(mapping[name])
         for name in ("trust_roots", "intermediates"):

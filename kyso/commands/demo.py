@@ -226,13 +226,18 @@ def _running(home, settings, authority, summary, base_url: str):
     from token_bridge.signing import Bridge
     from kyso.enrolment import load_module
 
+    from kyso.commands.serve import token_receipt_signer
+
     certificates = summary.certificates
+    module = load_module(home)
     components = Components.build(
         database_url=settings.database_url,
         trust_roots=(certificates["root"],),
         intermediates=(certificates["gov"],),
         tsa_url=f"{base_url}/pki/tsa",
         authority=authority,
+        # The ward's seal signs the receipts of the checks it makes (the same token the clerk issues with).
+        receipt_signer=token_receipt_signer(module, AGENCY_TOKEN, pin_prompt=RepeatingPinPrompt(DEMO_USER_PIN)),
     )
     app = create_app(settings.with_changes(mount_pki=True), components=components)
     port = int(base_url.rsplit(":", 1)[1])
@@ -245,7 +250,7 @@ def _running(home, settings, authority, summary, base_url: str):
     bridge_settings = BridgeSettings.from_config(
         {"port": _free_port(), "hosts": ["127.0.0.1"], "allowed_origins": [base_url]})
     audit = AuditLog()
-    bridge = Bridge([load_module(home)], pin_prompt=RepeatingPinPrompt(DEMO_USER_PIN), consent=UnsafeAutoConsent(),
+    bridge = Bridge([module], pin_prompt=RepeatingPinPrompt(DEMO_USER_PIN), consent=UnsafeAutoConsent(),
                     audit=audit)
     try:
         with serving(bridge, bridge_settings):
@@ -369,7 +374,13 @@ def _story_over_http(service: str, bridge_url: str, key: str, story: Story, audi
     story.done(f"a tampered copy received by Sở Nội vụ: {checked['files'][0]['indication']}, "
                f"marked for return to the sender; {len(checked['ledger_records'])} ledger record(s)")
     receipt = _call("GET", f"{service}{checked['receipt_url']}", headers=headers).content
-    story.note(f"receipt (biên nhận) PDF of the check: {len(receipt)} bytes, sha256 {hashlib.sha256(receipt).hexdigest()[:16]}…")
+    judged = _call("POST", f"{service}/api/v1/validations", headers={**headers, "Content-Type": "application/pdf"},
+                   data=receipt).json()["files"][0]
+    if judged["indication"] != "TOTAL_PASSED":
+        raise DemoFailed(f"the receipt's own signature verified as {judged['indication']}")
+    story.done(f"receipt (biên nhận) of the check in Vietnamese, signed by "
+               f"{judged['signatures'][0]['signer']['common_name']}: {judged['indication']} "
+               f"(sha256 {hashlib.sha256(receipt).hexdigest()[:16]}…)")
 
     chain = _call("GET", f"{service}/api/v1/ledger/verify", headers=headers).json()
     if not chain["intact"]:

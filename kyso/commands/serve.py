@@ -37,6 +37,22 @@ def _migrate(settings) -> None:
     migrate_all(settings)
 
 
+def token_receipt_signer(module, label: str, *, pin_prompt):
+    """(key, certificate, chain) of the agency certificate on token `label`: the service's own seal, which
+    signs verification receipts. The key stays on the token."""
+    from token_bridge.catalogue import CertificateCatalogue
+    from token_bridge.keys import Pkcs11Key
+
+    entries = [entry for entry in CertificateCatalogue([module]).scan()
+               if entry.token_label == label and entry.kind == "agency"]
+    if not entries:
+        raise ConfigurationProblem(f"[service] receipt_token: no agency certificate on token {label!r}")
+    entry = entries[0]
+    session = module.session(label, pin_prompt=pin_prompt)
+    key = Pkcs11Key(session, entry.key_id, public_key_info=entry.certificate.public_key)
+    return key, entry.certificate, tuple(entry.chain)
+
+
 def components_from_home(home, settings):
     """The service's libraries for a kyso home: the verifier's [verifier] settings, the home's demo PKI as
     trust root and intermediate (when there is one), its TSA, and its CA mounted at /pki when the CA token's
@@ -61,6 +77,13 @@ def components_from_home(home, settings):
             from kyso.enrolment import open_authority
 
             authority = open_authority(home)
+    receipt_signer = None
+    if settings.receipt_token:
+        from kyso.enrolment import load_module
+        from token_bridge.pin import EnvironmentPinPrompt
+
+        receipt_signer = token_receipt_signer(load_module(home), settings.receipt_token,
+                                              pin_prompt=EnvironmentPinPrompt("KYSO_RECEIPT_PIN"))
     return Components.build(
         database_url=settings.database_url,
         trust_roots=tuple(roots),
@@ -68,6 +91,7 @@ def components_from_home(home, settings):
         tsa_url=tsa_url,
         verifier_settings=ValidationSettings.from_config(home.section("verifier"), base=home.path),
         authority=authority,
+        receipt_signer=receipt_signer,
     )
 
 

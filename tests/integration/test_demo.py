@@ -35,9 +35,10 @@ def test_demo_runs_twice(tmp_path):
     assert "number 01/QĐ-UBND" in out
     assert "verified the signed document: TOTAL_PASSED — personal (Nguyễn Văn An), agency (UBND Phường Hoàn Kiếm)" in out
     assert "TOTAL_FAILED, marked for return to the sender" in out
+    assert "signed by UBND Phường Hoàn Kiếm: TOTAL_PASSED" in out
     assert "ledger chain intact: 4 records" in out
     assert re.search(r"H26\.90\.01\s+UBND phường Hoàn Kiếm\s+ký số\s+100\.0%", out)
-    assert out.rstrip().endswith("kyso demo: all 15 steps worked / mọi bước đều thành công.")
+    assert out.rstrip().endswith("kyso demo: all 16 steps worked / mọi bước đều thành công.")
     assert "demo-user-1234" not in out + first.stderr and "demo-ca-1234" not in out + first.stderr
     assert (home / "pki" / "root.crt").exists() and (home / "kyso.db").exists()
 
