@@ -179,8 +179,10 @@ class Figure:
     certificate_serials: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
 
-    def to_json(self) -> dict:
+    def to_json(self, *, drill_down: bool = True) -> dict:
         data: dict = {"count": self.count}
+        if not drill_down:
+            return data
         for name in ("document_ids", "record_ids", "official_ids", "certificate_serials", "reasons"):
             values = getattr(self, name)
             if values:
@@ -228,11 +230,11 @@ class Rate:
             return None
         return self.percent >= self.target
 
-    def to_json(self) -> dict:
+    def to_json(self, *, drill_down: bool = True) -> dict:
         return {
             "percent": self.percent,
-            "numerator": self.numerator.to_json(),
-            "denominator": self.denominator.to_json(),
+            "numerator": self.numerator.to_json(drill_down=drill_down),
+            "denominator": self.denominator.to_json(drill_down=drill_down),
             "target": self.target,
             "target_source": self.target_source,
             "meets_target": self.meets_target,
@@ -270,8 +272,8 @@ class AgencyFigures:
     def __add__(self, other: "AgencyFigures") -> "AgencyFigures":
         return AgencyFigures(*(getattr(self, n) + getattr(other, n) for n in self.FIGURES))
 
-    def to_json(self) -> dict:
-        return {name: getattr(self, name).to_json() for name in self.FIGURES}
+    def to_json(self, *, drill_down: bool = True) -> dict:
+        return {name: getattr(self, name).to_json(drill_down=drill_down) for name in self.FIGURES}
 
 
 @dataclass(frozen=True)
@@ -293,14 +295,14 @@ class AgencyReport:
     def shortfall(self) -> float:
         return max((r.shortfall for r in self.rates), default=0.0)
 
-    def to_json(self) -> dict:
+    def to_json(self, *, drill_down: bool = True) -> dict:
         return {
             "code": self.code,
             "legacy_code": self.legacy_code,
             "name": self.name,
             "below_target": [m.value for m in self.below_target],
-            "rates": {r.metric.value: r.to_json() for r in self.rates},
-            "figures": self.figures.to_json(),
+            "rates": {r.metric.value: r.to_json(drill_down=drill_down) for r in self.rates},
+            "figures": self.figures.to_json(drill_down=drill_down),
         }
 
 
@@ -322,7 +324,7 @@ class LevelReport:
             "name_en": self.name_en,
             "in_force": self.in_force,
             "targets": {t.metric.value: {"percent": t.percent, "source": t.source} for t in self.targets},
-            "totals": self.totals.to_json(),
+            "totals": self.totals.to_json(drill_down=False),  # the agencies below list what is behind them
             "agencies": [a.to_json() for a in self.agencies],
         }
 

@@ -127,8 +127,9 @@ def report_rows(report: MonthlyReport, *, lang: str = "vi", totals: bool = True)
     return rows
 
 
-def render_json(report: MonthlyReport) -> str:
-    return json.dumps(report.to_json(), ensure_ascii=False, indent=2)
+def render_json(report: MonthlyReport, *, indent: int | None = None) -> str:
+    """Compact by default: a big month lists tens of thousands of ids."""
+    return json.dumps(report.to_json(), ensure_ascii=False, indent=indent)
 
 
 def render_csv(report: MonthlyReport, *, lang: str = "vi") -> str:
@@ -187,24 +188,31 @@ def render_xlsx(report: MonthlyReport, *, lang: str = "vi") -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Báo cáo" if lang == "vi" else "Report"
-    sheet.append([_label(c, lang) for c in COLUMNS])
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    below = PatternFill("solid", fgColor="FFF2CC")
-    for row in report_rows(report, lang=lang):
-        sheet.append([_inert(row[c]) for c in COLUMNS])
-        if row["below_target"]:
-            for cell in sheet[sheet.max_row]:
-                cell.fill = below
+    from openpyxl.cell import WriteOnlyCell
+
+    # Write-only mode streams the rows: the drill-down sheet of a big month has a row per document.
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Báo cáo" if lang == "vi" else "Report")
     sheet.freeze_panes = "E2"
+    bold = Font(bold=True)
+    below = PatternFill("solid", fgColor="FFF2CC")
+
+    def styled(values, **style):
+        cells = []
+        for value in values:
+            cell = WriteOnlyCell(sheet, value=value)
+            for key, item in style.items():
+                setattr(cell, key, item)
+            cells.append(cell)
+        return cells
+
+    sheet.append(styled([_label(c, lang) for c in COLUMNS], font=bold))
+    for row in report_rows(report, lang=lang):
+        values = [_inert(row[c]) for c in COLUMNS]
+        sheet.append(styled(values, fill=below) if row["below_target"] else values)
 
     detail = book.create_sheet("Chi tiết" if lang == "vi" else "Drill-down")
-    detail.append(["agency", "figure", "document_id", "record_ids", "official_id", "certificate_serial", "reason"])
-    for cell in detail[1]:
-        cell.font = Font(bold=True)
+    detail.append(styled(["agency", "figure", "document_id", "record_ids", "official_id", "certificate_serial", "reason"], font=bold))
     for level in report.levels:
         for agency in level.agencies:
             for name in agency.figures.FIGURES:
