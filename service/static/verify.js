@@ -9,16 +9,33 @@
   const rows = document.querySelector("#signatures tbody");
   const messages = document.getElementById("messages");
   const receipt = document.getElementById("receipt");
+  const contentField = document.getElementById("content-field");
+  const contentInput = document.getElementById("content");
+  let pending = null;
 
   function indicationClass(indication) {
     return indication === "TOTAL_PASSED" ? "ok" : indication === "TOTAL_FAILED" ? "bad" : "warn";
   }
 
+  function isDetached(file) {
+    return /\.p7[sm]$/i.test(file.name);
+  }
+
   async function check(file) {
-    status.textContent = file.name + " …";
     report.hidden = true;
+    if (isDetached(file) && !contentInput.files[0]) {
+      // A detached CAdES signature is checked against the file it signs: ask for it, then go on.
+      pending = file;
+      contentField.hidden = false;
+      status.textContent = t("verify.content");
+      status.className = "status warn";
+      return;
+    }
+    status.textContent = file.name + " …";
+    status.className = "status";
     const form = new FormData();
     form.append("file", file, file.name);
+    if (isDetached(file)) form.append("content", contentInput.files[0], contentInput.files[0].name);
     try {
       const result = await api("/api/v1/validations?lang=" + Kyso.lang, { method: "POST", body: form });
       show(result);
@@ -62,6 +79,7 @@
   }
 
   input.addEventListener("change", () => { if (input.files[0]) check(input.files[0]); });
+  contentInput.addEventListener("change", () => { if (pending && contentInput.files[0]) check(pending); });
   zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
   zone.addEventListener("drop", (event) => {

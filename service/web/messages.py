@@ -79,6 +79,7 @@ MESSAGES: dict[str, dict[str, str]] = {
     "kind.incoming": {"vi": "Ký văn bản đến", "en": "Incoming"},
     "verify.title": {"vi": "Kiểm tra văn bản ký số", "en": "Verify a signed document"},
     "verify.drop": {"vi": "Kéo thả tệp PDF hoặc .p7s vào đây, hoặc chọn tệp", "en": "Drop a PDF or .p7s file here, or choose one"},
+    "verify.content": {"vi": "Tệp được ký (chữ ký .p7s tách rời cần tệp gốc)", "en": "The signed file (a detached .p7s needs it)"},
     "verify.result": {"vi": "Kết quả", "en": "Result"},
     "verify.signer": {"vi": "Người ký", "en": "Signer"},
     "verify.time": {"vi": "Thời gian ký", "en": "Signing time"},

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 
+from signer import sign_cades
 from tests.support.documents import decision_pdf, seal_png, signature_png
 from tests.support.ledger import ROSTER_CSV
 from tests.support.service import PASSWORD, build_service_world, pki_components
@@ -41,6 +42,15 @@ def web(sqlite_url, pki, token_bridge):
         world.base_url = base_url
         yield world
     components.dispose()
+
+
+def in_thread(function):
+    """Run `function` in a thread of its own: Playwright's event loop runs in this one, and the signer
+    runs its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(function).result()
 
 
 def log_in(page, base_url: str, username: str) -> None:
@@ -113,6 +123,18 @@ def test_verification_page_reads_a_dropped_file(web, browser, pki):
     page.set_input_files("#file", {"name": "chua-ky.pdf", "mimeType": "application/pdf", "buffer": decision_pdf()})
     page.wait_for_selector("#report:not([hidden])")
     assert page.inner_text("#file-indication") == "Không có chữ ký số"
+
+    # A detached .p7s: the page asks for the signed file, then shows the agency signature.
+    content = "Tờ trình 12/TTr-SNV".encode()
+    p7s = in_thread(lambda: sign_cades(content, key=pki.agency_ec.key, certificate=pki.agency_ec.certificate,
+                                       chain=pki.agency_ec.chain))
+    page.set_input_files("#file", {"name": "to-trinh.txt.p7s", "mimeType": "application/pkcs7-signature",
+                                   "buffer": p7s})
+    page.wait_for_selector("#content-field:not([hidden])")
+    page.set_input_files("#content", {"name": "to-trinh.txt", "mimeType": "text/plain", "buffer": content})
+    page.wait_for_selector("#signatures tbody tr")
+    cells = page.locator("#signatures tbody tr td").all_inner_texts()
+    assert cells[:2] == ["UBND Phường Hoàn Kiếm", "agency"]
 
 
 def test_dashboard_draws_rates_against_targets_with_drilldown(web, browser, pki):
