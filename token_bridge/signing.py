@@ -16,6 +16,7 @@ import base64
 import binascii
 import datetime as dt
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -92,6 +93,12 @@ class SignatureRequest:
                 "Field description is empty: say what is signed (document, number, requesting system).",
                 "Trường description trống: hãy nêu nội dung được ký (văn bản, số hiệu, hệ thống yêu cầu).",
             )
+        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in description):
+            # The consent dialog shows this text: line breaks or bidi overrides could fake its wording.
+            raise _invalid(
+                "Field description contains control or formatting characters (line breaks, bidi overrides).",
+                "Trường description chứa ký tự điều khiển hoặc định dạng (xuống dòng, đảo chiều văn bản).",
+            )
         if len(description) > MAX_DESCRIPTION_LENGTH:
             raise _invalid(
                 f"Field description is longer than {MAX_DESCRIPTION_LENGTH} characters.",
@@ -126,6 +133,11 @@ class Requester:
 
     origin: str | None
     client: str = ""
+
+    def __post_init__(self):
+        # The User-Agent is whatever the caller says: keep it printable and short before anyone shows it.
+        printable = "".join(ch for ch in self.client if unicodedata.category(ch) not in ("Cc", "Cf"))
+        object.__setattr__(self, "client", printable[:200])
 
     @property
     def shown(self) -> str:
