@@ -159,7 +159,10 @@ def create_app(bridge: Bridge, settings: BridgeSettings) -> Flask:
 
     @app.get("/v1/tokens")
     def tokens():
-        return jsonify({"tokens": [t.to_json() for t in bridge.tokens()]})
+        return jsonify({
+            "tokens": [t.to_json() for t in bridge.tokens()],
+            "slots": [s.to_json() for s in bridge.slots()],  # also readers with an uninitialised token
+        })
 
     @app.get("/v1/certificates")
     def certificates():

@@ -151,6 +151,14 @@ class SlotInfo:
     manufacturer: str
     token: TokenInfo | None  # None: no token, or a token the module cannot read (removed mid-session)
 
+    def to_json(self) -> dict:
+        return {
+            "slot_id": self.slot_id,
+            "description": self.description,
+            "manufacturer": self.manufacturer,
+            "token": self.token.to_json() if self.token else None,
+        }
+
 
 def translate_pkcs11_error(exc: Exception, *, label: str, doing: str) -> TokenBridgeError:
     """Turn a python-pkcs11 exception into ours (STYLE.md: translate at the package boundary)."""

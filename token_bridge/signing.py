@@ -27,7 +27,7 @@ from token_bridge.consent import ConsentPrompt, ConsentRequest
 from token_bridge.errors import CertificateNotUsable, ConsentRefused, InvalidSignRequest, TokenBridgeError
 from token_bridge.algorithms import SigningAlgorithmPolicy, check_digest_length, default_policy
 from token_bridge.keys import Pkcs11Key
-from token_bridge.module import Pkcs11Module, TokenInfo
+from token_bridge.module import Pkcs11Module, SlotInfo, TokenInfo
 from token_bridge.pin import PinPrompt
 
 MAX_DESCRIPTION_LENGTH = 2000
@@ -170,6 +170,10 @@ class Bridge:
 
     def tokens(self) -> list[TokenInfo]:
         return [token for module in self.modules for token in module.tokens()]
+
+    def slots(self) -> list[SlotInfo]:
+        """Every slot with a token present, including tokens not initialised or unreadable."""
+        return [slot for module in self.modules for slot in module.slots()]
 
     def certificates(self) -> list[CertificateEntry]:
         return self.catalogue.scan()

@@ -48,6 +48,9 @@ def test_tokens_endpoint_lists_the_tokens_with_flags(token_bridge):
     personal = tokens["test-personal-rsa"]
     assert personal["model"] == "SoftHSM v2" and personal["flags"]["login_required"] is True
     assert personal["pin_state"] == "ok"
+    # slots also show what is not a usable token: SoftHSM's spare slot holds an uninitialised one
+    spare = [s for s in answer.json()["slots"] if s["token"] and not s["token"]["flags"]["initialised"]]
+    assert len(spare) == 1 and spare[0]["token"]["label"] == ""
 
 
 def test_certificates_endpoint_gives_identity_kind_and_chain(token_bridge, personal_rsa_token, agency_ec_token, pki):
