@@ -202,3 +202,28 @@ def test_expired_session_is_gone(database_url, pki):
     assert (late.status_code, late.json["message"]) == (410, "this signing session has expired; prepare again")
     assert counts(world) == before
     components.dispose()
+
+
+def test_sql_looking_text_in_signing_and_account_fields(signing_world, pki):
+    api = signing_world.api("dms")
+    document = register(api)
+    before = counts(signing_world)
+    for field in ("title", "signer_name"):
+        answer = api.post("/api/v1/signing-sessions", json={**approve_body(pki, document["id"]), field: SQL})
+        assert (answer.status_code, answer.json["detail"]["reason"]) == (400, "PlaceNotFound"), field
+    for field in ("agency_code",):
+        answer = api.post("/api/v1/signing-sessions", json={**approve_body(pki, None), "document_id": None,
+                                                            "document": B64(sample_decision()), field: SQL})
+        assert (answer.status_code, answer.json["detail"]["field"]) == (400, field)
+    assert api.get(f"/api/v1/signing-sessions/{SQL}").status_code == 404
+    assert counts(signing_world) == before
+    admin = signing_world.logged_in("admin")
+    refused = admin.post("/api/v1/users", json={"username": SQL, "password": "0123456789ab", "roles": ["clerk"]})
+    assert refused.json["message"] == "username must be 2-64 characters of a-z, 0-9, '.', '_', '-'"
+    refused = admin.post("/api/v1/users", json={"username": "sqlname", "password": "0123456789ab", "roles": [SQL]})
+    assert refused.json["message"].startswith("unknown role \"x'); DROP TABLE ledger_records; --\"")
+    kept = admin.post("/api/v1/users", json={"username": "sqlname", "password": "0123456789ab", "roles": ["clerk"],
+                                             "display_name": SQL})
+    assert kept.status_code == 201 and kept.json["display_name"] == SQL
+    assert counts(signing_world)["service_users"] == before["service_users"] + 1
+    assert counts(signing_world)["ledger_records"] == before["ledger_records"]
