@@ -204,6 +204,12 @@ class TokenOperationFailed(TokenBridgeError):
     http_status = 502
 
 
+class KeyCertificateMismatch(TokenOperationFailed):
+    """The token's signature does not verify with the certificate: a wrong CKA_ID pairing or a faulty token."""
+
+    code = "key_certificate_mismatch"
+
+
 class BridgeUnavailable(TokenBridgeError):
     """A bridge client cannot reach the bridge (raised by `token_bridge.client`)."""
 

@@ -24,7 +24,13 @@ from policies.keys import DigestAlgorithm, SignatureScheme
 from token_bridge.audit import AuditLog, AuditRecord
 from token_bridge.catalogue import CertificateCatalogue, CertificateEntry
 from token_bridge.consent import ConsentPrompt, ConsentRequest
-from token_bridge.errors import CertificateNotUsable, ConsentRefused, InvalidSignRequest, TokenBridgeError
+from token_bridge.errors import (
+    CertificateNotUsable,
+    ConsentRefused,
+    InvalidSignRequest,
+    KeyCertificateMismatch,
+    TokenBridgeError,
+)
 from token_bridge.algorithms import SigningAlgorithmPolicy, check_digest_length, default_policy
 from token_bridge.keys import Pkcs11Key
 from token_bridge.module import Pkcs11Module, SlotInfo, TokenInfo
@@ -212,6 +218,7 @@ class Bridge:
         key = self._key(entry)
         key.session.purpose = request.description
         signature = key.sign_digest(request.digest, digest_algorithm=request.digest_algorithm, scheme=request.scheme)
+        _check_signature(entry, request, signature)
         return SignatureResult(
             signature=signature, certificate=entry.certificate.dump(), chain=tuple(c.dump() for c in entry.chain)
         )
@@ -259,3 +266,32 @@ class Bridge:
                 message=str(error) if error else None,
             )
         )
+
+
+def _check_signature(entry: CertificateEntry, request: SignatureRequest, signature: bytes) -> None:
+    """Verify the token's answer with the certificate before handing it out: a key paired with the wrong
+    certificate (CKA_ID mix-up) or a faulty token must fail here, clearly, not later in a PDF."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
+
+    algorithm = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}[
+        request.digest_algorithm.value
+    ]()
+    public_key = serialization.load_der_public_key(entry.certificate.public_key.dump())
+    prehashed = utils.Prehashed(algorithm)
+    try:
+        if request.scheme is SignatureScheme.ECDSA:
+            public_key.verify(signature, request.digest, ec.ECDSA(prehashed))
+        elif request.scheme is SignatureScheme.RSA_PSS:
+            pss = padding.PSS(mgf=padding.MGF1(algorithm), salt_length=algorithm.digest_size)
+            public_key.verify(signature, request.digest, pss, prehashed)
+        else:
+            public_key.verify(signature, request.digest, padding.PKCS1v15(), prehashed)
+    except (InvalidSignature, ValueError, TypeError) as exc:
+        raise KeyCertificateMismatch(
+            f"The signature made by token '{entry.token_label}' with key id {entry.key_id.hex()} does not verify "
+            "with the certificate's public key: the key does not belong to this certificate, or the token failed.",
+            f"Chữ ký do thiết bị '{entry.token_label}' tạo bằng khóa mã {entry.key_id.hex()} không khớp với khóa "
+            "công khai của chứng thư số: khóa không thuộc chứng thư này, hoặc thiết bị bị lỗi.",
+        ) from exc

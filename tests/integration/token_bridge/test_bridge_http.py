@@ -252,3 +252,22 @@ def test_expired_certificate_is_not_used(softhsm, token_bridge):
     answer = requests.post(f"{token_bridge.url}/v1/signatures", json=body, timeout=10)
     assert _error(answer) == (422, "certificate_not_usable", "The certificate expired on 2024-01-31T00:00:00+00:00.")
     assert len(token_bridge.consent.requests) == consents  # refused before the user is bothered
+
+
+def test_a_certificate_paired_with_another_key_is_caught(softhsm, token_bridge):
+    from tests.support.softhsm import AGENCY_SUBJECT, name_from, self_signed_certificate
+
+    token = softhsm.create_token("test-bridge-mixup")
+    right = token.generate_ec("right", b"\x21")
+    token.generate_ec("wrong", b"\x22")
+    certificate = self_signed_certificate(right, name_from(AGENCY_SUBJECT))
+    token.write_certificate(certificate, label="wrong", key_id=b"\x22")  # the CKA_ID of the other key
+    body = {"certificate_id": certificate_id(certificate), "digest": base64.b64encode(b"\x00" * 32).decode(),
+            "digest_algorithm": "sha256", "signature_algorithm": "ecdsa", "description": DESCRIPTION}
+    answer = requests.post(f"{token_bridge.url}/v1/signatures", json=body, timeout=10)
+    assert _error(answer) == (
+        502, "key_certificate_mismatch",
+        "The signature made by token 'test-bridge-mixup' with key id 22 does not verify with the certificate's "
+        "public key: the key does not belong to this certificate, or the token failed.")
+    assert "signature" not in answer.json()
+    assert token_bridge.audit.records()[-1].outcome == "failed"
