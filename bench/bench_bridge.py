@@ -23,12 +23,14 @@ N = 400  # signatures per measurement and key
 PIN = "123456"
 
 
-def timed(operation, count: int) -> list[float]:
-    samples = []
+def timed_side_by_side(first, second, count: int) -> tuple[list[float], list[float]]:
+    """Alternate the two operations call by call, so that both see the same machine load."""
+    samples: tuple[list[float], list[float]] = ([], [])
     for index in range(count):
-        start = time.perf_counter()
-        operation(index)
-        samples.append(time.perf_counter() - start)
+        for operation, sink in ((first, samples[0]), (second, samples[1])):
+            start = time.perf_counter()
+            operation(index)
+            sink.append(time.perf_counter() - start)
     return samples
 
 
@@ -104,8 +106,7 @@ def main() -> None:
 
             through_bridge(0)  # log in on the bridge's side and warm the connection
             raw(0)
-            raw_samples = timed(raw, N)
-            bridge_samples = timed(through_bridge, N)
+            raw_samples, bridge_samples = timed_side_by_side(raw, through_bridge, N)
             raw_median = statistics.median(raw_samples)
             bridge_median = statistics.median(bridge_samples)
             print(f"{name:<9} {raw_median * 1e3:8.2f} {bridge_median * 1e3:10.2f} {1 / raw_median:10.0f} "
