@@ -3,8 +3,9 @@
 In one run, on one SoftHSM token in a temporary directory: an RSA-2048 and an EC P-256 key sign SHA-256
 digests (1) directly through python-pkcs11 in this process (the baseline: C_Sign on the token), and (2)
 through a `kyso bridge serve` process on loopback, with a keep-alive HTTP client (requests.Session), the
-way BridgeKey calls it. Printed: the median time per signature of each, signatures/s, the ratio bridge/raw,
-and the median latency the bridge adds per request (HTTP, JSON, base64, policy and consent checks, audit).
+way BridgeKey calls it; the two alternate call by call so both see the same machine load. Printed: the
+median time per signature of each, signatures/s, the ratio bridge/raw, and the median latency the bridge
+adds per request (HTTP, JSON, base64, policy and consent checks, the verification of the answer, audit).
 Run: .venv/bin/python bench/bench_bridge.py   (under a minute)
 """
 
