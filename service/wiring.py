@@ -94,7 +94,8 @@ def bridge_javascript() -> bytes:
 
 
 def migrate_all(settings) -> None:
-    """Create or upgrade every part's tables in the service's database: the service's, the ledger's, the CA's."""
+    """Create or upgrade every part's tables in the service's database: the service's, the ledger's, the CA's
+    (safe to run again; `kyso serve` runs it once before the workers start)."""
     from service.database import migrate, open_engine
 
     engine = open_engine(settings.database_url)
@@ -107,12 +108,11 @@ def migrate_all(settings) -> None:
 
 
 def _part_migrations():
-    try:
-        from ledger.store import migrate as migrate_ledger
-    except ImportError:
-        migrate_ledger = None
-    if migrate_ledger is not None:
-        yield migrate_ledger
+    """The other parts' own migrations (each with its own Alembic version table)."""
+    from ca.store import migrate as migrate_ca
+    from ledger.store import migrate as migrate_ledger
+
+    return (migrate_ledger, migrate_ca)
 
 
 def add_user_account(settings, username: str, *, password: str, roles, display_name=None, agency_code=None) -> None:
