@@ -59,20 +59,34 @@ class _DocumentSeries:
         return self.allocator.allocate(agency_code, year, self.series)
 
 
+# A completion that claimed its session and then vanished (its worker killed) recorded nothing: the ledger
+# record and the session's completion commit together. After this long the claim is released, so that the
+# client can send the same signature again instead of signing anew.
+STALE_CLAIM = dt.timedelta(seconds=120)
+
+
+def _claimable(now: dt.datetime):
+    from sqlalchemy import and_, or_
+
+    return or_(SigningSession.status == "prepared",
+               and_(SigningSession.status == "completing", SigningSession.completed_at < now - STALE_CLAIM))
+
+
 class _SessionClaim:
     """The signer's `UsedStates` over the sessions table: a state completes once, even across workers."""
 
-    def __init__(self, engine, session_id: str):
+    def __init__(self, engine, session_id: str, *, now: dt.datetime):
         self.engine = engine
         self.session_id = session_id
+        self.now = now
 
     def claim(self, state_id: str) -> bool:
         with Session(self.engine) as db:
             write_transaction(db)
             result = db.execute(
                 update(SigningSession)
-                .where(SigningSession.id == self.session_id, SigningSession.status == "prepared")
-                .values(status="completing")
+                .where(SigningSession.id == self.session_id, _claimable(self.now))
+                .values(status="completing", completed_at=self.now)  # the claim's time until completion
             )
             db.commit()
             return result.rowcount == 1
@@ -218,7 +232,8 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
     if row.status == "completed":
         raise Conflict("Phiên ký này đã hoàn tất", "this signing session is already completed",
                        detail={"status": row.status})
-    if row.status != "prepared":
+    stale = row.status == "completing" and row.completed_at is not None and row.completed_at < now - STALE_CLAIM
+    if row.status != "prepared" and not stale:
         raise Conflict(f"Phiên ký đang ở trạng thái {row.status}", f"this signing session is {row.status}",
                        detail={"status": row.status})
     if now >= row.expires_at:
@@ -236,7 +251,7 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
         state = SigningState.from_json(row.state)
         with components.signer_lock:
             signed = complete(state, signature_value, environment=components.signing,
-                              used_states=_SessionClaim(engine, row.id))
+                              used_states=_SessionClaim(engine, row.id, now=now))
     try:
         report = components.verifier.verify_pdf(signed.pdf, path=row.filename)
         mine = next((s for s in report.signatures if s.field == signed.field_name), None)

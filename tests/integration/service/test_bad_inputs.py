@@ -227,3 +227,33 @@ def test_sql_looking_text_in_signing_and_account_fields(signing_world, pki):
     assert kept.status_code == 201 and kept.json["display_name"] == SQL
     assert counts(signing_world)["service_users"] == before["service_users"] + 1
     assert counts(signing_world)["ledger_records"] == before["ledger_records"]
+
+
+def test_a_claim_left_by_a_dead_worker_is_released_after_a_while(database_url, pki):
+    """A completion whose worker died after claiming the session recorded nothing; the same signature is
+    refused while the claim is fresh and accepted once it is stale."""
+    import datetime as dt
+
+    from tests.support.ledger import ROSTER_CSV
+    from tests.support.service import FixedClock, build_service_world, pki_components
+
+    clock = FixedClock(dt.datetime.now(dt.timezone.utc))
+    components = pki_components(database_url, pki)
+    world = build_service_world(database_url, clock=clock, components=components, roster=ROSTER_CSV)
+    api = world.api("dms")
+    document = register(api)
+    prepared = api.post("/api/v1/signing-sessions", json=approve_body(pki, document["id"])).json
+    engine = world.app.extensions["kyso"].engine
+    with engine.begin() as connection:  # what a worker killed between its claim and its commit leaves
+        connection.execute(text("UPDATE service_signing_sessions SET status = 'completing', completed_at = :at "
+                                "WHERE id = :id"), {"at": clock.now, "id": prepared["id"]})
+    value = pki.official_rsa.key.sign_digest(base64.b64decode(prepared["digest"]),
+                                             digest_algorithm=DigestAlgorithm.SHA256,
+                                             scheme=SignatureScheme.RSA_PKCS1V15)
+    busy = api.post(f"/api/v1/signing-sessions/{prepared['id']}/signature", json={"signature": B64(value)})
+    assert (busy.status_code, busy.json["message"]) == (409, "this signing session is completing")
+    clock.advance(seconds=121)
+    done = api.post(f"/api/v1/signing-sessions/{prepared['id']}/signature", json={"signature": B64(value)})
+    assert done.status_code == 200 and done.json["status"] == "completed"
+    assert counts(world)["ledger_records"] == 1
+    components.dispose()
