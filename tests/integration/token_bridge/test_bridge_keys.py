@@ -7,6 +7,7 @@ import subprocess
 
 import pkcs11
 import pytest
+from asn1crypto import core as asn1_core
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
 
@@ -147,3 +148,40 @@ def test_private_key_is_not_extractable(personal_rsa_token):
         lambda raw: raw.get_key(object_class=pkcs11.ObjectClass.PRIVATE_KEY, id=b"\x01")[pkcs11.Attribute.EXTRACTABLE],
     )
     assert sensitive is False
+
+
+def test_pkcs11_tool_sees_key_pair_and_certificate_paired_and_the_key_never_extractable(softhsm, personal_rsa_token):
+    """OpenSC's pkcs11-tool, an independent reader of the token."""
+    listing = subprocess.run(
+        ["pkcs11-tool", "--module", softhsm.module.path, "--token-label", "test-personal-rsa", "--login", "--pin",
+         personal_rsa_token.token.user_pin, "--list-objects"],
+        env=softhsm.directory.environment(), capture_output=True, text=True, timeout=60,
+    )
+    assert listing.returncode == 0, listing.stderr
+    objects: dict[str, list[dict]] = {}
+    current = None
+    for line in listing.stdout.splitlines():
+        if not line.startswith(" "):
+            current = line.split(";")[0]
+            objects.setdefault(current, []).append({})
+        elif ":" in line:
+            key, _, value = line.strip().partition(":")
+            objects[current][-1][key] = value.strip()
+    private = [o for o in objects["Private Key Object"] if o["ID"] == "01"]
+    assert private == [{"label": "Nguyen Thi Thu Ha", "ID": "01", "Usage": "sign",
+                        "Access": "sensitive, always sensitive, never extractable, local"}]
+    certificate = [o for o in objects["Certificate Object"] if o["ID"] == "01"]
+    assert certificate[0]["label"] == "Nguyen Thi Thu Ha"
+    serial = asn1_core.Integer(personal_rsa_token.certificate.serial_number).contents.hex().upper()
+    assert certificate[0]["serial"] == serial
+    assert len(objects["Certificate Object"]) == 3  # the personal certificate and its chain (gov, root)
+
+
+def test_delete_token_removes_it_for_good(softhsm):
+    from token_bridge.errors import TokenOperationFailed
+
+    softhsm.create_token("test-bridge-deleted")
+    softhsm.directory.delete_token("test-bridge-deleted")
+    assert "test-bridge-deleted" not in [t.label for t in softhsm.module.tokens()]
+    with pytest.raises(TokenOperationFailed, match=r"^softhsm2-util could not delete token 'test-bridge-deleted': "):
+        softhsm.directory.delete_token("test-bridge-deleted")
