@@ -110,7 +110,7 @@ def _parse_prepare(principal) -> SessionRequest:
         if document.direction is not wanted:
             raise BadRequest(
                 f"Loại ký {kind} không dùng cho văn bản {'đến' if document.direction is Direction.INCOMING else 'đi'}",
-                f"a {kind} signature does not apply to an {document.direction.value} document",
+                f"a signature of kind '{kind}' does not apply to an {document.direction.value} document",
             )
         if kind == "issue" and document.number is not None:
             raise Conflict(f"Văn bản {document_id} đã được cấp số {document.number:02d}",

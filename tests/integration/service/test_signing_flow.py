@@ -86,3 +86,33 @@ def test_register_approve_issue_verify_record_report(signing_world, pki):
     assert csv_answer.mimetype == "text/csv" and "H26.10" in csv_answer.data.decode()
     xlsx = reader.get(f"/api/v1/reports/monthly?month={month}&format=xlsx")
     assert xlsx.data[:2] == b"PK"
+
+
+def test_copy_appendix_and_incoming_signatures(signing_world, pki):
+    api = signing_world.api("dms")
+    uploaded = {"document": B64(sample_decision()), "filename": "ban-sao.pdf", "agency_code": "H26.10"}
+    for kind, fields in (("copy", {"copy_form": "SAO Y", "copying_agency": "Sở Nội vụ Thành phố Hà Nội"}),
+                         ("appendix", {"notation": "15/QĐ-UBND"})):
+        body = {"kind": kind, "certificate": B64(pki.agency_ec.der), **uploaded, **fields}
+        prepared = api.post("/api/v1/signing-sessions", json=body)
+        assert prepared.status_code == 201, prepared.json
+        assert prepared.json["signature_algorithm"] == "ecdsa"
+        value = pki.agency_ec.key.sign_digest(base64.b64decode(prepared.json["digest"]),
+                                              digest_algorithm=DigestAlgorithm.SHA256, scheme=SignatureScheme.ECDSA)
+        done = api.post(f"/api/v1/signing-sessions/{prepared.json['id']}/signature", json={"signature": B64(value)})
+        assert done.status_code == 200, done.json
+        assert (done.json["document_id"], done.json["signature_report"]["kind"]) == (None, "agency")
+        assert api.get(done.json["download_url"]).data == base64.b64decode(done.json["document"])
+
+    incoming = register(api, direction="incoming", counterpart_code="H26")
+    first = sign_through_service(api, pki.agency_ec, kind="incoming", document_id=incoming["id"])[1]
+    assert first.status_code == 200, first.json
+    second_document = register(api, direction="incoming", counterpart_code="H26", filename="den-2.pdf")
+    second = sign_through_service(api, pki.agency_ec, kind="incoming", document_id=second_document["id"])[1]
+    assert second.status_code == 200, second.json
+    records = signing_world.api("reader").get(f"/api/v1/ledger/documents/{incoming['id']}/records").json["records"]
+    assert [(r["purpose"], r["signature_kind"]) for r in records] == [("incoming", "agency")]
+    wrong = api.post("/api/v1/signing-sessions", json={"kind": "approve", "certificate": B64(pki.official_rsa.der),
+                                                       "document_id": incoming["id"],
+                                                       "signature_image": B64(signature_png())})
+    assert (wrong.status_code, wrong.json["message"]) == (400, "a signature of kind 'approve' does not apply to an incoming document")
