@@ -48,6 +48,14 @@ async function signFirst(kind, scheme) {{
               isBridgeError: error instanceof KysoBridgeError, status: error.status }};
   }}
 }}
+async function signText(text) {{
+  // the page hashes with WebCrypto and hands kyso-bridge.js an ArrayBuffer
+  const bridge = new KysoBridge({{ baseUrl: "{bridge_url}", lang: "en" }});
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  const chosen = (await bridge.listCertificates()).find(c => c.kind === "agency");
+  return await bridge.signDigest({{ certificateId: chosen.id, digest: digest, digestAlgorithm: "sha256",
+    signatureAlgorithm: "ecdsa", description: "Công văn (WebCrypto)" }});
+}}
 </script></body></html>"""
 
     def app(environ, start_response):
@@ -145,3 +153,19 @@ def test_refused_consent_reaches_the_page_as_a_vietnamese_error(browser, token_b
     assert outcome == {"ok": False, "code": "consent_refused", "message": "Người dùng đã từ chối ký.",
                        "messageEn": "The user refused to sign.", "isBridgeError": True, "status": 403}
     assert shown == "Người dùng đã từ chối ký."
+
+
+def test_page_hashes_with_webcrypto_and_signs_an_array_buffer(browser, token_bridge, agency_ec_token):
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    text = "Công văn số 9/UBND-VP gửi các phường"
+    with serve_wsgi(_page_app(token_bridge.url), port=token_bridge.page_port) as page_url:
+        page = browser.new_page()
+        try:
+            page.goto(page_url + "/")
+            result = page.evaluate("signText", text)
+        finally:
+            page.close()
+    cx509.load_der_x509_certificate(agency_ec_token.certificate_der).public_key().verify(
+        base64.b64decode(result["signature"]), text.encode(), ec.ECDSA(hashes.SHA256()))
+    assert [base64.b64decode(c) for c in result["chain"]] == [c.dump() for c in agency_ec_token.chain]

@@ -1,5 +1,5 @@
 """`kyso bridge serve` as its own process: a token pulled out mid-session gives a clear error, no crash,
-and the bridge signs again once the token is back."""
+and the bridge signs again once the token is back; settings come from kyso.toml."""
 
 from __future__ import annotations
 
@@ -109,3 +109,37 @@ def test_token_removed_while_the_bridge_runs_then_put_back(softhsm, bridge_proce
         ["signed", "local application", LABEL], ["failed", "local application", LABEL],
         ["failed", "local application", LABEL], ["signed", "local application", LABEL]]
     assert lines[1].endswith("\tCông văn 77/UBND-VP\ttoken_not_present")
+
+
+def test_served_process_reads_its_settings_from_kyso_toml(softhsm, tmp_path):
+    port = free_port()
+    home = tmp_path / "configured-home"
+    home.mkdir()
+    (home / "kyso.toml").write_text(
+        f'[bridge]\nport = {port}\nhosts = ["127.0.0.1"]\nallowed_origins = ["https://vanban.hanoi.gov.vn"]\n'
+        f'audit_log = "{tmp_path / "configured-audit.jsonl"}"\n', encoding="utf-8")
+    env = {k: v for k, v in softhsm.directory.environment().items() if k != "KYSO_HOME"}
+    with (tmp_path / "configured.err").open("w") as error_log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kyso", "--home", str(home), "bridge", "serve", "--pin-env", "KYSO_TEST_NONE",
+             "--unsafe-auto-consent"], env=env, stdout=subprocess.DEVNULL, stderr=error_log)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    allowed = requests.get(f"{url}/v1/status", headers={"Origin": "https://vanban.hanoi.gov.vn"},
+                                           timeout=2)
+                    break
+                except requests.ConnectionError:
+                    assert process.poll() is None and time.monotonic() < deadline
+                    time.sleep(0.1)
+            assert allowed.headers["Access-Control-Allow-Origin"] == "https://vanban.hanoi.gov.vn"
+            foreign = requests.get(f"{url}/v1/status", headers={"Origin": "https://vanban.other.vn"}, timeout=5)
+            assert foreign.status_code == 403
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    refused = (tmp_path / "configured-audit.jsonl").read_text(encoding="utf-8")
+    assert '"origin": "https://vanban.other.vn"' in refused and '"error_code": "origin_refused"' in refused
+    assert "allowed origins: https://vanban.hanoi.gov.vn" in (tmp_path / "configured.err").read_text(encoding="utf-8")
