@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 
 from flask import Blueprint, Response, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import Integer, cast, select
 
 from service.accounts import Permission, Principal
 from service.api import payload
@@ -165,6 +165,8 @@ def list_documents():
     direction = request.args.get("direction")
     if direction:
         query = query.where(Document.direction == payload.choice({"direction": direction}, "direction", ("outgoing", "incoming")))
+    if request.args.get("with_file") in ("1", "true"):
+        query = query.where(Document.id.in_(select(cast(DocumentFile.document_id, Integer))))
     agency = request.args.get("agency_code") or principal.agency_code
     if agency:
         check_agency(principal, agency)
@@ -179,10 +181,7 @@ def list_documents():
         row.document_id: row
         for row in session.scalars(select(DocumentFile).where(DocumentFile.document_id.in_([str(r.id) for r in rows])))
     } if rows else {}
-    documents = [_document_json(DocumentInfo.from_row(row), files.get(str(row.id))) for row in rows]
-    if request.args.get("with_file") in ("1", "true"):
-        documents = [d for d in documents if d["file"] is not None]
-    return jsonify({"documents": documents})
+    return jsonify({"documents": [_document_json(DocumentInfo.from_row(row), files.get(str(row.id))) for row in rows]})
 
 
 @blueprint.get("/documents/<int:document_id>")

@@ -116,3 +116,18 @@ def test_copy_appendix_and_incoming_signatures(signing_world, pki):
                                                        "document_id": incoming["id"],
                                                        "signature_image": B64(signature_png())})
     assert (wrong.status_code, wrong.json["message"]) == (400, "a signature of kind 'approve' does not apply to an incoming document")
+
+
+def test_document_listing_filters(signing_world):
+    api = signing_world.api("dms")
+    with_file = register(api)
+    without = api.post("/api/v1/documents", json={"agency_code": "H26", "direction": "incoming",
+                                                  "doc_type": "Công văn"}).json
+    listed = api.get("/api/v1/documents").json["documents"]
+    assert [d["id"] for d in listed] == [without["id"], with_file["id"]]  # newest first
+    assert [d["id"] for d in api.get("/api/v1/documents?with_file=1").json["documents"]] == [with_file["id"]]
+    assert [d["id"] for d in api.get("/api/v1/documents?direction=incoming").json["documents"]] == [without["id"]]
+    assert [d["id"] for d in api.get("/api/v1/documents?agency_code=H26.10").json["documents"]] == [with_file["id"]]
+    official = signing_world.logged_in("official")  # bound to H26.10: sees its agency's documents only
+    assert [d["id"] for d in official.get("/api/v1/documents").json["documents"]] == [with_file["id"]]
+    assert official.get(f"/api/v1/documents/{without['id']}").status_code == 403
