@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, TextIO, runtime_checkable
 
 from token_bridge.errors import ConfigurationError
@@ -54,24 +54,19 @@ class ConsentPrompt(Protocol):
         ...
 
 
-@dataclass
 class ScriptedConsent:
-    """Answers from a script (tests, demo); records every request shown. Runs out: refuses."""
+    """Answers from a script (tests, demo); records every request shown. Runs out: `default` (refuse)."""
 
-    answers: list[bool]
-    requests: list[ConsentRequest] = field(default_factory=list)
-    default: bool | None = None
-
-    def __init__(self, answers: list[bool] | None = None, *, default: bool | None = None):
+    def __init__(self, answers: list[bool] | None = None, *, default: bool = False):
         self.answers = list(answers or [])
-        self.requests = []
+        self.requests: list[ConsentRequest] = []
         self.default = default
 
     def ask_consent(self, request: ConsentRequest) -> bool:
         self.requests.append(request)
         if self.answers:
             return self.answers.pop(0)
-        return bool(self.default)
+        return self.default
 
 
 class UnsafeAutoConsent:

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, TextIO, runtime_checkable
 
 from token_bridge.errors import ConfigurationError, PinState
@@ -98,20 +98,14 @@ class PinPrompt(Protocol):
         ...
 
 
-@dataclass
 class ScriptedPinPrompt:
     """Answers from a script: tests and the demo. Records each request it was shown (never the PIN)."""
 
-    pins: list[Pin]
-    final_try_answer: bool = False
-    requests: list[PinRequest] = field(default_factory=list)
-    final_try_questions: list[PinRequest] = field(default_factory=list)
-
     def __init__(self, pins: Iterable[str | Pin], *, confirm_final_try: bool = False):
-        self.pins = [p if isinstance(p, Pin) else Pin(p) for p in pins]
+        self.pins: list[Pin] = [p if isinstance(p, Pin) else Pin(p) for p in pins]
         self.final_try_answer = confirm_final_try
-        self.requests = []
-        self.final_try_questions = []
+        self.requests: list[PinRequest] = []
+        self.final_try_questions: list[PinRequest] = []
 
     def ask_pin(self, request: PinRequest) -> Pin | None:
         self.requests.append(request)
