@@ -203,6 +203,7 @@ class Pkcs11Module:
         self.path = path
         self._lib = lib
         self.generation = 0  # incremented by rescan(): sessions opened before it are dead
+        self._pid = os.getpid()
         self._sessions: dict[str, object] = {}  # label -> token_bridge.session.TokenSession
 
     @classmethod
@@ -211,7 +212,13 @@ class Pkcs11Module:
         resolved = str(path or DEFAULT_MODULE_PATH)
         with PKCS11_LOCK:
             if resolved in cls._loaded:
-                return cls._loaded[resolved]
+                module = cls._loaded[resolved]
+                if module._pid != os.getpid():
+                    # A forked worker (gunicorn after preload): PKCS#11 requires C_Initialize again in the
+                    # child, and the parent's sessions are not ours (DESIGN.md: processes open their own).
+                    module._pid = os.getpid()
+                    module.rescan()
+                return module
             if not Path(resolved).is_file():
                 raise ModuleLoadError(
                     f"PKCS#11 module {resolved} does not exist.",

@@ -168,3 +168,48 @@ def test_a_pin_prompt_waiting_on_one_token_does_not_block_the_others(softhsm, fr
         prompt.release.set()
         worker.join(timeout=30)
     assert results["slow"] == []
+
+
+FORK_SCRIPT = r"""
+import hashlib, os, sys
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from policies.keys import DigestAlgorithm, SignatureScheme
+from token_bridge.keys import Pkcs11Key
+from token_bridge.module import Pkcs11Module
+from token_bridge.pin import RepeatingPinPrompt
+
+def sign(tag):
+    module = Pkcs11Module.load()
+    key = Pkcs11Key(module.session("test-agency-ec", pin_prompt=RepeatingPinPrompt(sys.argv[1])), b"\x02")
+    signature = key.sign_digest(hashlib.sha256(tag).digest(), digest_algorithm=DigestAlgorithm.SHA256,
+                                scheme=SignatureScheme.ECDSA)
+    public = serialization.load_der_public_key(key.public_key_info().dump())
+    public.verify(signature, tag, ec.ECDSA(hashes.SHA256()))
+
+sign(b"parent")                      # the parent logs in and signs (a preloading server master)
+before = Pkcs11Module.load().generation
+child = os.fork()
+if child == 0:
+    try:
+        sign(b"child")               # the forked worker loads the module again and signs
+        # PKCS#11: a child calls C_Initialize itself; the parent's sessions are not the child's
+        assert Pkcs11Module.load().generation == before + 1, "the child did not re-initialise the module"
+    except BaseException as exc:
+        print("child failed:", type(exc).__name__, exc, flush=True)
+        os._exit(1)
+    os._exit(0)
+_, status = os.waitpid(child, 0)
+sign(b"parent again")
+print("child exit", os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_forked_worker_initialises_the_module_again_and_signs(softhsm, agency_ec_token):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", FORK_SCRIPT, agency_ec_token.token.user_pin],
+                            env=softhsm.directory.environment(), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "child exit 0"
