@@ -2,7 +2,7 @@
 
 DOMAIN.md: the real TSA (tsa.ca.gov.vn) is slow, seconds to minutes; use long timeouts, retries and few
 concurrent requests. pyHanko's HTTP timestamper makes one attempt; this one retries network and HTTP
-failures with a growing pause, and lets at most `max_concurrent` requests of the process be in flight
+failures and ungranted answers with a growing pause, and lets at most `max_concurrent` requests of the process be in flight
 (signing runs one event loop per call, so the limit is a thread semaphore shared by all of them).
 """
 
@@ -28,16 +28,22 @@ class RetryingTimeStamper(HTTPTimeStamper):
         self._slots = threading.BoundedSemaphore(max_concurrent)
 
     async def async_request_tsa_response(self, req):
+        await asyncio.to_thread(self._slots.acquire)
+        try:
+            return await super().async_request_tsa_response(req)
+        finally:
+            self._slots.release()
+
+    async def async_timestamp(self, message_digest, md_algorithm):
+        """Retry the whole exchange (fresh nonce each time): network and HTTP failures, and answers that
+        grant nothing (a busy TSA says systemFailure or waiting)."""
         failure: TimestampRequestError | None = None
         for attempt in range(self.attempts):
             if attempt:
                 await asyncio.sleep(self.pause * 2 ** (attempt - 1))
-            await asyncio.to_thread(self._slots.acquire)
             try:
-                return await super().async_request_tsa_response(req)
+                return await super().async_timestamp(message_digest, md_algorithm)
             except TimestampRequestError as exc:
                 failure = exc
                 log.warning("TSA %s: attempt %d of %d failed: %s", self.url, attempt + 1, self.attempts, exc)
-            finally:
-                self._slots.release()
         raise failure
