@@ -8,6 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def _rebuild(cls: type, state: dict) -> "LedgerError":
+    error = cls.__new__(cls)
+    Exception.__init__(error, f"{state.get('vi')} / {state.get('en')}")
+    error.__dict__.update(state)
+    return error
+
+
 class LedgerError(Exception):
     """Base of every error the ledger raises. `str()` gives "Vietnamese / English"."""
 
@@ -18,6 +25,11 @@ class LedgerError(Exception):
 
     def message(self, lang: str = "vi") -> str:
         return self.vi if lang == "vi" else self.en
+
+    def __reduce__(self):
+        # Subclasses take other constructor arguments: rebuild from the state, so errors cross processes
+        # (multiprocessing, worker pools) intact.
+        return (_rebuild, (self.__class__, dict(self.__dict__)))
 
 
 class StoreUnavailable(LedgerError):

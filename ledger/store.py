@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 import sqlalchemy
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from ledger.errors import Conflict, LedgerError, StoreUnavailable
 from ledger.models import ChainHead, Level
 
 GENESIS_HASH = "0" * 64
+MIGRATION_LOCK = 0x6B79736F4C  # "kysoL": the ledger's advisory lock key on PostgreSQL
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -79,7 +80,7 @@ class Store:
         REPEATABLE READ; SQLite: one read transaction, WAL keeps its snapshot until the end)."""
         with translated_errors(), self.engine.connect() as connection:
             if connection.dialect.name == "sqlite":
-                connection.exec_driver_sql("BEGIN")
+                begin_sqlite(connection, "BEGIN")
             else:
                 connection = connection.execution_options(isolation_level="REPEATABLE READ")
             try:
@@ -113,6 +114,15 @@ def translated_errors() -> Iterator[None]:
         raise StoreUnavailable(f"lỗi cơ sở dữ liệu: {exc}", f"database error: {exc}") from exc
 
 
+def begin_sqlite(connection: Connection, statement: str) -> None:
+    """Open the SQLite transaction explicitly, unless the engine already did (an engine that emits its own
+    BEGIN on SQLAlchemy's begin event, like the service's, has one open by now)."""
+    if not connection.in_transaction():
+        connection.begin()  # SQLAlchemy's begin first: it fires such an engine's listener
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql(statement)
+
+
 def open_store(url: str, *, migrate_schema: bool = True, **engine_kwargs) -> Store:
     """Open the ledger at `url`, migrating it to the latest schema first unless told not to."""
     store = Store(create_engine(url, **engine_kwargs))
@@ -129,15 +139,21 @@ def migrate(engine: Engine) -> None:
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with translated_errors():
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-        with Session(engine) as session, session.begin():
-            if session.scalar(select(Level.id).limit(1)) is None:
-                from ledger.targets import default_targets_text, load_targets, parse_targets
+    from ledger.targets import default_targets_text, load_targets, parse_targets
 
+    with translated_errors(), engine.begin() as connection:
+        # Processes that open a new database together migrate it once: the first takes the lock, the others
+        # wait and then find it done (PostgreSQL: a transaction advisory lock; SQLite: BEGIN IMMEDIATE).
+        if connection.dialect.name == "sqlite":
+            begin_sqlite(connection, "BEGIN IMMEDIATE")
+        elif connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        with Session(bind=connection) as session:
+            if session.scalar(select(Level.id).limit(1)) is None:
                 load_targets(session, parse_targets(default_targets_text(), source="ledger/data/targets.toml"))
+            session.flush()
 
 
 def chain_head(session: Session) -> ChainHead:

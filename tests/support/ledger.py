@@ -109,3 +109,18 @@ def append_until_killed(url: str) -> None:
         record = append(store, make_entry(n=n))
         sys.stdout.write(record.record_id + "\n")
         sys.stdout.flush()
+
+
+def open_in_process(url: str) -> int:
+    """Run in a separate process (spawn): open (and migrate) the ledger; return how many levels it holds."""
+    from sqlalchemy import func, select
+
+    from ledger import open_store
+    from ledger.models import Level
+
+    store = open_store(url)
+    try:
+        with store.transaction() as session:
+            return session.scalar(select(func.count()).select_from(Level))
+    finally:
+        store.dispose()

@@ -97,3 +97,19 @@ def test_verifying_while_others_append_sees_one_consistent_chain(ledger_with_ros
     assert [r.problems for r in reports if not r.intact] == []
     assert all(r.records == r.head_seq for r in reports)
     assert verify_chain(store).records == len(appended) + 1
+
+
+def test_processes_opening_a_new_database_together_migrate_it_once(database_url):
+    from sqlalchemy import text
+
+    from ledger import open_store
+    from tests.support.ledger import open_in_process
+
+    with ProcessPoolExecutor(max_workers=3, mp_context=multiprocessing.get_context("spawn")) as pool:
+        levels = list(pool.map(open_in_process, [database_url] * 3))
+    assert levels == [3, 3, 3]
+    store = open_store(database_url, migrate_schema=False)
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM ledger_alembic_version")).scalars().all() == ["0001"]
+        assert conn.execute(text("SELECT count(*) FROM ledger_chain_head")).scalar_one() == 1
+    store.dispose()

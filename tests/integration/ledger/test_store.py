@@ -66,3 +66,30 @@ source = "Kế hoạch 2026"
         replace_targets(store, plan.replace("percent = 90", "percent = 900"))
     assert targets("2026-01")[Metric.ONLINE_RATE] == 90.0  # a refused file changes nothing
     store.dispose()
+
+
+def test_migrate_and_read_through_an_engine_that_begins_its_own_sqlite_transactions(sqlite_url):
+    # The service's engines let SQLAlchemy emit BEGIN itself (pysqlite autocommit + a "begin" listener).
+    from sqlalchemy import create_engine, event
+
+    from ledger import Store, append, import_agencies_csv, verify_chain
+    from ledger.report import monthly_report
+    from tests.support.ledger import ROSTER_CSV, make_entry
+
+    engine = create_engine(sqlite_url, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _autocommit(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN")
+
+    migrate(engine)
+    store = Store(engine)
+    import_agencies_csv(store, ROSTER_CSV)
+    append(store, make_entry(n=1))
+    assert verify_chain(store).records == 1
+    assert [level.code for level in monthly_report(store, "2025-08").levels] == ["city", "commune"]
+    engine.dispose()

@@ -73,3 +73,19 @@ def test_record_hash_is_sha256_of_previous_hash_and_canonical_json():
     changed = dict(content, indication="TOTAL_FAILED")
     assert record_hash(prev, changed) != expected
     assert record_hash("22" * 32, content) != expected
+
+
+def test_errors_cross_process_boundaries_intact():
+    import pickle
+
+    from ledger import RosterImportError, UnknownAgency
+    from ledger.errors import CsvProblem
+
+    for error in (
+        InvalidValue("sai", "wrong"),
+        UnknownAgency("H99"),
+        RosterImportError("a.csv", [CsvProblem(2, "code", 1, "trống", "empty")]),
+    ):
+        copy = pickle.loads(pickle.dumps(error))
+        assert (type(copy), str(copy), copy.vi, copy.en) == (type(error), str(error), error.vi, error.en)
+    assert pickle.loads(pickle.dumps(UnknownAgency("H99"))).code == "H99"
