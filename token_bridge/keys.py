@@ -1,4 +1,4 @@
-"""Keys on PKCS#11 tokens: generate key pairs, write certificates, list objects, and `Pkcs11Key`.
+"""Keys on PKCS#11 tokens: generate key pairs, write certificates, list and delete objects, and `Pkcs11Key`.
 
 `Pkcs11Key` implements `policies.keys.DigestSigner`: RSA PKCS#1 v1.5 through CKM_RSA_PKCS with the
 DigestInfo prefix (RFC 8017 section 9.2), RSA-PSS through CKM_RSA_PKCS_PSS (MGF1 with the same digest, salt =
@@ -31,7 +31,7 @@ from token_bridge.algorithms import (
     check_digest_length,
     default_policy,
 )
-from token_bridge.errors import AlgorithmRefused, KeyNotFound
+from token_bridge.errors import AlgorithmRefused, KeyNotFound, TokenBridgeError
 from token_bridge.session import TokenSession
 
 _PSS_PARAMS = {
@@ -291,3 +291,59 @@ def list_objects(session: TokenSession) -> list[TokenObject]:
         return found
 
     return session.run("listing objects", collect)
+
+
+_CLASSES = {kind: object_class for object_class, kind in _KINDS.items()}
+KEY_PAIR_AND_CERTIFICATE = frozenset({ObjectKind.PRIVATE_KEY, ObjectKind.PUBLIC_KEY, ObjectKind.CERTIFICATE})
+
+
+def delete_objects(
+    session: TokenSession,
+    *,
+    key_id: bytes,
+    label: str,
+    kinds: frozenset[ObjectKind] = KEY_PAIR_AND_CERTIFICATE,
+) -> list[TokenObject]:
+    """Delete the private key, public key and certificate (or only `kinds`) with CKA_ID `key_id` AND
+    CKA_LABEL `label`; return what was deleted (an empty list when nothing matched).
+
+    Both must match, so an object that only shares the id or only the label stays. Used to take back a
+    key pair whose enrolment failed (kyso.enrolment) so that no orphan key is left on the token. Objects go
+    in the order certificate, public key, private key; when the token refuses one (`TokenOperationFailed`),
+    those before it are gone and the rest stay.
+    """
+    key_id = bytes(key_id)
+    if not key_id or not label:
+        # An empty CKA_ID or label would match objects that were never ours.
+        raise TokenBridgeError(
+            "Refusing to delete token objects without both a CKA_ID and a label.",
+            "Không xóa đối tượng trên thiết bị khi thiếu mã (CKA_ID) hoặc nhãn.",
+        )
+    unknown = set(kinds) - set(KEY_PAIR_AND_CERTIFICATE)
+    if unknown:
+        raise TokenBridgeError(
+            f"Only keys and certificates can be deleted, not {sorted(k.value for k in unknown)}.",
+            f"Chỉ xóa được khóa và chứng thư số, không xóa được {sorted(k.value for k in unknown)}.",
+        )
+
+    def delete(raw) -> list[TokenObject]:
+        deleted = []
+        for kind in (ObjectKind.CERTIFICATE, ObjectKind.PUBLIC_KEY, ObjectKind.PRIVATE_KEY):
+            if kind not in kinds:
+                continue
+            # The search is finished (list) before any object is destroyed: no C_DestroyObject mid-search.
+            matches = list(raw.get_objects({Attribute.CLASS: _CLASSES[kind], Attribute.ID: key_id,
+                                            Attribute.LABEL: label}))
+            for obj in matches:
+                if kind is ObjectKind.CERTIFICATE:
+                    listed = TokenObject(kind, label, key_id, certificate=bytes(obj[Attribute.VALUE]))
+                else:
+                    listed = TokenObject(kind, label, key_id, key_algorithm=_ALGORITHMS.get(obj[Attribute.KEY_TYPE]))
+                obj.destroy()
+                deleted.append(listed)
+        if any(obj.kind is ObjectKind.PRIVATE_KEY for obj in deleted):
+            # Pkcs11Key caches the private key handle per login (TokenSession.cached): forget the dead one.
+            session._objects.pop(("private", key_id), None)
+        return deleted
+
+    return session.run("deleting objects", delete)
