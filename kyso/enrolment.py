@@ -14,6 +14,7 @@ PINs come from a `token_bridge.pin.PinPrompt` (environment variable, console, di
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ from ca.requests import build_csr
 from ca.store import Store
 from kyso.config import ConfigError, Home, reject_unknown_keys
 from token_bridge.keys import (
+    ObjectKind,
     Pkcs11Key,
+    delete_objects,
     generate_ec_key_pair,
     generate_rsa_key_pair,
     list_objects,
@@ -44,6 +47,8 @@ CA_SETTINGS = frozenset({"base_url", "token_label", "module", "crl_days", "pin",
 DEFAULT_BASE_URL = "http://127.0.0.1:8470"
 DEFAULT_CA_TOKEN = "kyso-ca"
 MANIFEST = "pki.json"
+
+logger = logging.getLogger(__name__)
 
 ORG_CA = "Ban Co yeu Chinh phu (Demo)"
 # The demo hierarchy (DOMAIN.md: VGCA G1 root "Co quan chung thuc so chuyen dung Chinh phu (RootCA)" and
@@ -271,6 +276,9 @@ def enroll_token(
     """Generate the key on the token, have the token sign the CSR, issue, and write certificate + chain.
 
     The profile is checked before the key is generated, so a refused subject leaves the token untouched.
+    When anything fails after the key was generated (issuance refused, the CA database or the token
+    failing), the key pair, its certificate and the CA certificates this enrolment wrote are deleted from
+    the token again and the original error is raised unchanged.
     """
     authority.profiles.get(profile).check_subject(attributes)
     # Reach the CA key first (its token, its PIN): a CA that cannot sign must not leave an orphan key pair
@@ -284,17 +292,44 @@ def enroll_token(
         key = generate_ec_key_pair(session, label=key_label, key_id=key_id, curve="secp256r1")
     else:
         raise CaError(f"loại khóa không hỗ trợ: {key_kind}", f"unsupported key kind: {key_kind} (rsa or ec)")
-    csr = build_csr(attributes, key)
-    issued = authority.issue_from_csr(csr, issuer=issuer, profile=profile, validity_days=validity_days)
-    write_certificate(session, issued.certificate, label=key_label, key_id=key_id)
-    present = {obj.certificate for obj in list_objects(session) if obj.certificate}
-    for ca_certificate in issued.chain:
-        if ca_certificate.dump() in present:
-            continue
-        ca_id = ca_certificate.key_identifier or key_identifier(ca_certificate.public_key)
-        write_certificate(session, ca_certificate, key_id=ca_id,
-                          label=ca_certificate.subject.native.get("common_name", "CA")[:64])
+    written: list[tuple[bytes, str]] = []  # CA certificates this enrolment put on the token
+    try:
+        csr = build_csr(attributes, key)
+        issued = authority.issue_from_csr(csr, issuer=issuer, profile=profile, validity_days=validity_days)
+        write_certificate(session, issued.certificate, label=key_label, key_id=key_id)
+        on_token = list_objects(session)
+        present = {obj.certificate for obj in on_token if obj.certificate}
+        taken = {(obj.key_id, obj.label) for obj in on_token}
+        for ca_certificate in issued.chain:
+            if ca_certificate.dump() in present:
+                continue
+            ca_id = ca_certificate.key_identifier or key_identifier(ca_certificate.public_key)
+            ca_label = ca_certificate.subject.native.get("common_name", "CA")[:64]
+            if (ca_id, ca_label) not in taken:  # only then is deleting it by id and label safe
+                written.append((ca_id, ca_label))
+            write_certificate(session, ca_certificate, key_id=ca_id, label=ca_label)
+    except BaseException as failure:
+        # Issuance refused, CA database or token failure, interruption: take back what this enrolment put
+        # on the token, so no orphan key pair stays, then re-raise the original error unchanged.
+        _take_back(session, key_id=key_id, key_label=key_label, ca_certificates=written, failure=failure)
+        raise
     return Enrolment(token_label=token_label, key_label=key_label, key_id=key_id, issued=issued)
+
+
+def _take_back(session, *, key_id: bytes, key_label: str, ca_certificates: list[tuple[bytes, str]],
+               failure: BaseException) -> None:
+    """Delete the key pair (and its certificate, if written) and the CA certificates written by a failed
+    enrolment. A failure here is noted on `failure` (and logged), never raised in its place."""
+    try:
+        delete_objects(session, key_id=key_id, label=key_label)
+        for ca_id, ca_label in ca_certificates:
+            delete_objects(session, key_id=ca_id, label=ca_label, kinds=frozenset({ObjectKind.CERTIFICATE}))
+    except Exception as cleanup_error:  # noqa: BLE001 - the enrolment's own error is the one to report
+        note = (f"khóa mã {key_id.hex()} nhãn '{key_label}' chưa xóa được khỏi thiết bị '{session.label}': "
+                f"{cleanup_error} / the key pair id {key_id.hex()} label '{key_label}' could not be deleted "
+                f"from token '{session.label}': {cleanup_error}")
+        logger.warning("enrolment failed and its key pair stays on the token: %s", note)
+        failure.add_note(note)
 
 
 # -- the roster (ledger) kept current by enrolment and revocation ---------------------------------------
