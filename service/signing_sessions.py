@@ -118,6 +118,32 @@ def check_policy(request: SessionRequest, *, components) -> None:
     )
     if not decision.allowed:
         raise PolicyRefused(decision.reason_vi, decision.reason_en, detail={"rule": decision.rule})
+    _check_roster(request, components=components)
+
+
+def _check_roster(request: SessionRequest, *, components) -> None:
+    """What the roster knows about the certificate: revoked there means no signing; an agency (seal)
+    certificate signs for its own agency only. A personal certificate may sign for another agency
+    (Decree 30 art. 13: KT., TL., TUQ. sign on behalf with their own certificate)."""
+    from ledger.entries import normalise_serial
+    from ledger.models import Certificate
+
+    with Session(components.ledger.engine) as db:
+        known = db.get(Certificate, normalise_serial(request.certificate.serial_number))
+        if known is None:
+            return
+        if known.revoked_at is not None:
+            raise PolicyRefused(
+                f"Chứng thư số {known.serial} đã bị thu hồi trong danh bạ ({known.revocation_reason})",
+                f"certificate {known.serial} is revoked on the roster ({known.revocation_reason})",
+                detail={"rule": "roster:revoked"},
+            )
+        if known.kind == "agency" and request.kind != "approve" and known.agency_code != request.agency_code:
+            raise PolicyRefused(
+                f"Con dấu số của cơ quan {known.agency_code} không ký thay cơ quan {request.agency_code}",
+                f"the seal certificate of agency {known.agency_code} cannot sign for agency {request.agency_code}",
+                detail={"rule": "roster:agency"},
+            )
 
 
 def _signature_request(request: SessionRequest):

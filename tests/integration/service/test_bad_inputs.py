@@ -257,3 +257,25 @@ def test_a_claim_left_by_a_dead_worker_is_released_after_a_while(database_url, p
     assert done.status_code == 200 and done.json["status"] == "completed"
     assert counts(world)["ledger_records"] == 1
     components.dispose()
+
+
+def test_the_roster_binds_seals_to_their_agency_and_knows_revocations(signing_world, pki):
+    from ledger import enrol_certificate, revoke_certificate
+
+    ledger = signing_world.app.extensions["kyso"].components.ledger
+    seal = pki.agency_ec.certificate
+    enrol_certificate(ledger, serial=seal.serial_number, agency_code="H26", kind="agency",
+                      not_before=seal.not_valid_before, not_after=seal.not_valid_after)
+    api = signing_world.api("dms")
+    before = counts(signing_world)
+    body = {"kind": "copy", "certificate": B64(pki.agency_ec.der), "document": B64(sample_decision()),
+            "agency_code": "H26.10", "copy_form": "SAO Y", "copying_agency": "Sở Nội vụ"}
+    foreign = api.post("/api/v1/signing-sessions", json=body)
+    assert (foreign.status_code, foreign.json["detail"]["rule"], foreign.json["message"]) == (
+        422, "roster:agency", "the seal certificate of agency H26 cannot sign for agency H26.10")
+    assert api.post("/api/v1/signing-sessions", json={**body, "agency_code": "H26"}).status_code == 201
+    revoke_certificate(ledger, seal.serial_number, revoked_at=signing_world.app.extensions["kyso"].clock(),
+                       reason="key_compromise")
+    revoked = api.post("/api/v1/signing-sessions", json={**body, "agency_code": "H26"})
+    assert (revoked.status_code, revoked.json["detail"]["rule"]) == (422, "roster:revoked")
+    assert counts(signing_world)["service_signing_sessions"] == before["service_signing_sessions"] + 1
