@@ -288,7 +288,11 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
                 "the new signature did not verify as TOTAL_PASSED; nothing was recorded",
                 detail=detail,
             )
-        record_id = _record(row, signed, report, mine, engine=engine, clock=clock, now=now)
+        # The signed revision: what the ByteRange covers, i.e. the prepared document around its /Contents
+        # hex string (pyHanko's reserved region includes the < >), without the B-LT/B-LTA additions after it.
+        covered = signed.pdf[:state.reserved_start] + signed.pdf[state.reserved_end:len(state.document)]
+        revision_digest = hashlib.sha256(covered).hexdigest()
+        record_id = _record(row, signed, mine, revision_digest=revision_digest, engine=engine, clock=clock, now=now)
     except BaseException:
         with Session(engine) as db:
             write_transaction(db)
@@ -299,7 +303,7 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
     return CompletedSignature(row, signed.pdf, report, mine, record_id, signed.number)
 
 
-def _record(row: SigningSession, signed, report, mine, *, engine, clock, now) -> str:
+def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, clock, now) -> str:
     """The ledger record, the document's new revision and number, and the session's completion: together."""
     from ledger import Indication, LedgerEntry, RecordEvent, TimeSource
     from ledger import SignatureKind as LedgerKind
@@ -307,13 +311,9 @@ def _record(row: SigningSession, signed, report, mine, *, engine, clock, now) ->
     from ledger.models import Document, SignedFile
     from policies.identity import parse_identity
 
-    from service.evidence import pdf_signature_evidence
-
     fields = json.loads(row.fields)
     certificate = x509.Certificate.load(row.certificate)
     identity = parse_identity(certificate)
-    evidence = pdf_signature_evidence(signed.pdf).get(signed.field_name)
-    revision_digest = evidence.revision_sha256 if evidence else hashlib.sha256(signed.pdf).hexdigest()
     document_id = int(row.document_id) if row.document_id is not None else None
     entry = LedgerEntry(
         event=RecordEvent.SIGNED,

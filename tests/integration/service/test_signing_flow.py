@@ -72,6 +72,11 @@ def test_register_approve_issue_verify_record_report(signing_world, pki):
     assert [(r["purpose"], r["signature_kind"], r["event"]) for r in records] == [
         ("approve", "personal", "signed"), ("issue", "agency", "signed")]
     assert records[0]["certificate_serial"] == format(pki.official_rsa.serial_number, "x")
+    # The recorded digest is that of the revision each signature's ByteRange covers (read back by pyHanko).
+    from service.evidence import pdf_signature_evidence
+
+    evidence = pdf_signature_evidence(current.data)
+    assert sorted(r["signed_digest"] for r in records) == sorted(e.revision_sha256 for e in evidence.values())
 
     verified = api.post("/api/v1/validations", data=current.data, content_type="application/pdf").json
     assert verified["files"][0]["indication"] == "TOTAL_PASSED"
