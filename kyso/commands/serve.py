@@ -126,7 +126,10 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, workers: i
         os.environ["KYSO_HOME"] = str(home.path)
         command = [
             sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--access-logfile", "-", "--graceful-timeout", "20", "kyso.commands.serve:wsgi_app()",
+            # DOMAIN.md: real TSAs and OCSP responders can take seconds to minutes; gunicorn's default 30 s
+            # worker timeout would kill a signature waiting for its timestamp.
+            "--timeout", "300", "--access-logfile", "-", "--graceful-timeout", "20",
+            "kyso.commands.serve:wsgi_app()",
         ]
         os.execv(sys.executable, command)
     from service.app import create_app
