@@ -18,8 +18,9 @@ def rsa_1024():
 
 
 def test_rsa_2048_sha256_passes():
-    POLICY.check(InMemoryKey.generate_rsa(2048).public_key_info(), digest_algorithm=DigestAlgorithm.SHA256,
-                 scheme=SignatureScheme.RSA_PKCS1V15)
+    # check raises AlgorithmRefused when refused; None means it passed.
+    assert POLICY.check(InMemoryKey.generate_rsa(2048).public_key_info(), digest_algorithm=DigestAlgorithm.SHA256,
+                 scheme=SignatureScheme.RSA_PKCS1V15) is None
 
 
 def test_rsa_below_2048_refused(rsa_1024):
