@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from importlib import resources
 
@@ -78,15 +78,24 @@ class ValidationPolicy:
             raise PolicyError(f"validation policy [modifications] allowed: {exc}") from exc
         if ChangeClass.OTHER in allowed:
             raise PolicyError("validation policy [modifications]: 'other' changes can never be allowed")
+        trust_claimed_time = time.get("trust_claimed_time", True)
+        if not isinstance(trust_claimed_time, bool):
+            raise PolicyError(f"validation policy [time] trust_claimed_time: expected true or false, "
+                              f"got {trust_claimed_time!r}")
         return cls(
             algorithms=AlgorithmRules.from_mapping(data.get("algorithms", {}), section="algorithms"),
             require_revocation_info=bool(revocation.get("require_revocation_info", True)),
             accept_later_revocation_info=bool(revocation.get("accept_later_revocation_info", True)),
-            trust_claimed_time=bool(time.get("trust_claimed_time", False)),
+            trust_claimed_time=trust_claimed_time,
             claimed_time_tolerance=timedelta(seconds=int(time.get("claimed_time_tolerance_seconds", 300))),
             local_time_quirk=timedelta(hours=int(time.get("local_time_quirk_hours", 7))),
             allowed_changes=allowed,
         )
+
+    def etsi_strict(self) -> "ValidationPolicy":
+        """This policy with ETSI EN 319 102-1's time rule: without a timestamp, the chain is judged at the
+        validation time, never at the signer's claimed time."""
+        return replace(self, trust_claimed_time=False)
 
     def check_changes(self, found: ChangeClass, *, docmdp_level: int | None, detail: str = "",
                       detail_vi: str | None = None) -> Decision:

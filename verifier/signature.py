@@ -149,20 +149,25 @@ async def judge_cms_signer(
                                       quirk=policy.local_time_quirk))
     elif claimed is not None:
         signing_time, source, proven = claimed, TimeSource.CLAIMED, False
-        messages.append(Message("time.self-declared",
-                                "no trusted timestamp: the signing time is self-declared by the signer",
-                                "không có dấu thời gian tin cậy: thời gian ký do người ký tự khai", Severity.WARNING))
-        messages.extend(future_claim(claimed, env.now, tolerance=policy.claimed_time_tolerance,
-                                     quirk=policy.local_time_quirk))
     else:
         signing_time, source, proven = None, TimeSource.NONE, False
 
-    # DOMAIN.md: the status of every certificate of the path at the signing time. Without a proof of
-    # time, the chain is judged now (ETSI: no POE), unless the policy trusts claimed times.
+    # DOMAIN.md (Decree 68/2024): the status of every certificate of the path at the signing time, which
+    # without a timestamp is the signer's claimed time. A claim in the future (beyond the tolerance) is not
+    # a possible signing time: the chain is then judged now, without proof. The ETSI-strict policy
+    # (trust_claimed_time = false) judges every untimestamped signature now (EN 319 102-1: no POE).
+    # `at_signing_time`: the chain's moment is the signing time (proven, or claimed under this rule), so a
+    # revocation or expiry before it is a final failure rather than "no proof of existence".
+    at_signing_time = proven
     if proven:
         moment = signing_time
-    elif policy.trust_claimed_time and claimed is not None:
-        moment, proven = claimed, True
+    elif claimed is not None:
+        future = future_claim(claimed, env.now, tolerance=policy.claimed_time_tolerance,
+                              quirk=policy.local_time_quirk)
+        judged_at_claim = policy.trust_claimed_time and not future
+        messages.append(_self_declared(claimed, env.now, judged_at_claim))
+        messages.extend(future)
+        moment, at_signing_time = (claimed, True) if judged_at_claim else (env.now, False)
     else:
         moment = env.now
     context = env.new_context(moment=moment, document=document, extra_certs=certs.other_certs)
@@ -170,8 +175,8 @@ async def judge_cms_signer(
     evidence: tuple = ()
     if crypto is None:
         chain, evidence = await validate_chain_cached(
-            cert, context=context, key_usage=SIGNER_KEY_USAGE, time_proven=proven, algorithms=policy.algorithms,
-            cache=env.chain_cache, document_revinfo=document.revinfo_dumps, url_of=env.url_of)
+            cert, context=context, key_usage=SIGNER_KEY_USAGE, time_proven=at_signing_time,
+            algorithms=policy.algorithms, cache=env.chain_cache, document_revinfo=document.revinfo_dumps, url_of=env.url_of)
         messages.extend(chain.messages)
         if chain.indication is not Indication.TOTAL_PASSED:
             indication, sub = chain.indication, chain.sub_indication
@@ -193,6 +198,26 @@ async def judge_cms_signer(
         digest_algorithm=digest_algorithm, signature_algorithm=signature_algorithm, messages=tuple(messages),
         revision=revision,
     )
+
+
+def _self_declared(claimed: datetime, now: datetime, judged_at_claim: bool) -> Message:
+    """Without a timestamp the signing time is the signer's own claim: say so, and at which time the
+    certificates were judged."""
+    if judged_at_claim:
+        return Message(
+            "time.self-declared",
+            f"no trusted timestamp: the signing time {iso(claimed)} is self-declared by the signer and not proven; "
+            f"the certificates were judged at that time (Decree 68/2024)",
+            f"không có dấu thời gian tin cậy: thời gian ký {iso(claimed)} do người ký tự khai, chưa được chứng minh; "
+            f"chứng thư số được kiểm tra tại thời điểm đó (Nghị định 68/2024)",
+            Severity.WARNING)
+    return Message(
+        "time.self-declared",
+        f"no trusted timestamp: the signing time {iso(claimed)} is self-declared by the signer and not proven; "
+        f"the certificates were judged at the validation time {iso(now)}",
+        f"không có dấu thời gian tin cậy: thời gian ký {iso(claimed)} do người ký tự khai, chưa được chứng minh; "
+        f"chứng thư số được kiểm tra tại thời điểm kiểm tra {iso(now)}",
+        Severity.WARNING)
 
 
 def _hash(algorithm: str, data: bytes) -> bytes:

@@ -109,13 +109,44 @@ def test_unknown_verifier_setting_is_a_configuration_error(tmp_path):
 
 
 def test_validation_time_in_the_past_judges_an_untimestamped_signature_then(folder, tmp_path, verifier_kit, pki):
+    # The ETSI-strict policy, configured as the README says: a copy of validation.toml with
+    # trust_claimed_time = false. Without a timestamp the chain is judged at the validation time.
     from datetime import timedelta
+    from importlib import resources
 
+    default = resources.files("policies").joinpath("data/validation.toml").read_text(encoding="utf-8")
+    assert "trust_claimed_time = true\n" in default
+    (tmp_path / "etsi.toml").write_text(default.replace("trust_claimed_time = true\n", "trust_claimed_time = false\n"),
+                                        encoding="utf-8")
+    (tmp_path / "kyso.toml").write_text('[verifier]\npolicy = "etsi.toml"\n', encoding="utf-8")
     (folder / "expired.pdf").write_bytes(sign_pdf(sample_decision(), verifier_kit.signer("expired")))
     args = ("--format", "json", "--trust", str(folder / "root.pem"), str(folder / "expired.pdf"))
-    now = json.loads(_run(*args, home=tmp_path).stdout)["files"][0]["signatures"][0]
+    result = _run(*args, home=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    now = json.loads(result.stdout)["files"][0]["signatures"][0]
     assert (now["indication"], now["sub_indication"]) == ("INDETERMINATE", "OUT_OF_BOUNDS_NO_POE")
     back_then = (pki.anchor - timedelta(days=40)).isoformat()
     result = _run("--at", back_then, *args, home=tmp_path)
     assert result.returncode == 0, result.stdout
     assert json.loads(result.stdout)["files"][0]["indication"] == "TOTAL_PASSED"
+
+
+def test_by_default_an_untimestamped_signature_is_judged_at_its_claimed_time(folder, tmp_path, verifier_kit, pki):
+    from datetime import timedelta
+
+    not_after = pki.expired.certificate["tbs_certificate"]["validity"]["not_after"].native
+    (folder / "made-in-time.pdf").write_bytes(sign_pdf(sample_decision(), verifier_kit.signer("expired"),
+                                                       claimed_time=not_after - timedelta(seconds=1)))
+    (folder / "made-too-late.pdf").write_bytes(sign_pdf(sample_decision(), verifier_kit.signer("expired")))
+    trust = ("--format", "json", "--trust", str(folder / "root.pem"))
+    in_time = _run(*trust, str(folder / "made-in-time.pdf"), home=tmp_path)
+    assert in_time.returncode == 0, in_time.stdout + in_time.stderr
+    signature = json.loads(in_time.stdout)["files"][0]["signatures"][0]
+    assert (signature["indication"], signature["signing_time_source"]) == ("TOTAL_PASSED", "claimed")
+    assert any(m.startswith("không có dấu thời gian tin cậy: thời gian ký") and "do người ký tự khai, chưa được chứng "
+               "minh" in m for m in signature["messages"]), signature["messages"]
+    too_late = _run(*trust, "--lang", "en", str(folder / "made-too-late.pdf"), home=tmp_path)
+    assert too_late.returncode == 1, too_late.stdout + too_late.stderr
+    signature = json.loads(too_late.stdout)["files"][0]["signatures"][0]
+    assert (signature["indication"], signature["sub_indication"], signature["signing_time_source"]) == (
+        "TOTAL_FAILED", "EXPIRED", "claimed")

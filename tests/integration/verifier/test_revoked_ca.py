@@ -3,6 +3,7 @@ loopback, whose second issuing CA is revoked after a signature was timestamped a
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from tests.support.documents import sample_decision
 from tests.support.pki import ORG_CA, build_test_pki
 from tests.support.servers import free_port, serve_wsgi
 from tests.support.verifier import sign_pdf, simple_signer
-from verifier import Indication, SubIndication, ValidationSettings, Verifier
+from verifier import Indication, SubIndication, TimeSource, ValidationSettings, Verifier
 
 _CA = [("country_name", "VN"), ("organization_name", ORG_CA)]
 DECLARATION = {
@@ -60,13 +61,24 @@ def test_signatures_before_and_after_the_revocation_of_their_issuing_ca(revoked_
     pki.authority.publish_crl("root")
     after = sign_pdf(sample_decision(), signer, timestamper=stamper)
     untimestamped = sign_pdf(sample_decision(), signer, claimed_time=revoked_at - timedelta(days=1))
+    claimed_after = sign_pdf(sample_decision(), signer, claimed_time=revoked_at + timedelta(seconds=1))
 
-    with Verifier(ValidationSettings(explicit_roots=(("root", pki.entity("root").certificate),))) as verifier:
+    settings = ValidationSettings(explicit_roots=(("root", pki.entity("root").certificate),))
+    with Verifier(settings) as verifier:
         early = verifier.verify_pdf(before).signatures[0]
         late = verifier.verify_pdf(after).signatures[0]
+        claimed = verifier.verify_pdf(untimestamped).signatures[0]
+        after_claim = verifier.verify_pdf(claimed_after).signatures[0]
+    with Verifier(dataclasses.replace(settings, policy=settings.policy.etsi_strict())) as verifier:
         unproven = verifier.verify_pdf(untimestamped).signatures[0]
     assert (early.indication, early.sub_indication) == (Indication.TOTAL_PASSED, None), early.to_json()
     assert (late.indication, late.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.REVOKED)
     assert "chain.ca-revoked" in [m.code for m in late.messages]
+    # Without a timestamp: judged at the claimed time (a day before the CA's revocation) by default, and
+    # without proof of existence under the ETSI-strict policy.
+    assert (claimed.indication, claimed.signing_time_source) == (Indication.TOTAL_PASSED, TimeSource.CLAIMED)
+    assert "time.self-declared" in [m.code for m in claimed.messages]
+    assert (after_claim.indication, after_claim.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.REVOKED)
+    assert "chain.ca-revoked" in [m.code for m in after_claim.messages]
     assert (unproven.indication, unproven.sub_indication) == (
         Indication.INDETERMINATE, SubIndication.REVOKED_CA_NO_POE)

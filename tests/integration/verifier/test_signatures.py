@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from pyhanko.sign import timestamps
 from pyhanko_certvalidator import ValidationContext
 
+from policies.validation import ValidationPolicy
 from tests.support.documents import sample_decision
 from tests.support.verifier import sign_pdf, simple_signer
 from verifier import Indication, Modifications, SignatureKind, SubIndication, TimeSource
 from verifier.fetching import HttpSettings, UrlRewrite
+from verifier.report import Severity, iso
 
 
 def _only(report):
@@ -22,6 +24,18 @@ def _only(report):
 
 def _codes(signature):
     return [m.code for m in signature.messages]
+
+
+def _message(signature, code):
+    (found,) = [m for m in signature.messages if m.code == code]
+    return found
+
+
+@pytest.fixture(scope="module")
+def strict_verifier(verifier_kit):
+    """ETSI EN 319 102-1's time rule: without a timestamp the chain is judged at the validation time."""
+    with verifier_kit.verifier(policy=ValidationPolicy.default().etsi_strict()) as verifier:
+        yield verifier
 
 
 @pytest.fixture(scope="module")
@@ -96,13 +110,52 @@ def test_revoked_without_timestamp_and_claim_after_revocation_is_revoked(shared_
     assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.REVOKED)
 
 
-def test_revoked_without_timestamp_claiming_an_earlier_time_has_no_proof(shared_verifier, verifier_kit, pki):
+def test_revoked_without_timestamp_claiming_an_earlier_time_passes_as_self_declared(shared_verifier, verifier_kit,
+                                                                                   pki):
+    # Decree 68/2024 (the default policy): without a timestamp the claimed time is the signing time; a
+    # revocation after it does not invalidate, and the report says the time is only the signer's word.
     claimed = pki.revoked.revoked_at - timedelta(days=2)
     signed = sign_pdf(sample_decision(), verifier_kit.signer("revoked"), claimed_time=claimed)
     signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_PASSED, None), signature.to_json()
+    assert (signature.signing_time, signature.signing_time_source) == (claimed, TimeSource.CLAIMED)
+    declared = next(m for m in signature.messages if m.code == "time.self-declared")
+    assert declared.severity is Severity.WARNING
+    assert declared.en == (f"no trusted timestamp: the signing time {iso(claimed)} is self-declared by the signer and "
+                           f"not proven; the certificates were judged at that time (Decree 68/2024)")
+    assert declared.vi == (f"không có dấu thời gian tin cậy: thời gian ký {iso(claimed)} do người ký tự khai, chưa "
+                           f"được chứng minh; chứng thư số được kiểm tra tại thời điểm đó (Nghị định 68/2024)")
+    as_json = signature.to_json(lang="en")
+    assert (as_json["signing_time_source"], as_json["indication"]) == ("claimed", "TOTAL_PASSED")
+
+
+def test_revoked_without_timestamp_claiming_an_earlier_time_has_no_proof_under_etsi(strict_verifier, verifier_kit,
+                                                                                   pki):
+    claimed = pki.revoked.revoked_at - timedelta(days=2)
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("revoked"), claimed_time=claimed)
+    signature = _only(strict_verifier.verify_pdf(signed))
     assert (signature.indication, signature.sub_indication) == (
         Indication.INDETERMINATE, SubIndication.REVOKED_NO_POE)
-    assert "time.self-declared" in _codes(signature)
+    assert signature.signing_time_source is TimeSource.CLAIMED
+    assert "the certificates were judged at the validation time" in _message(signature, "time.self-declared").en
+
+
+@pytest.mark.parametrize("policy", ["default", "etsi"])
+def test_a_claim_one_second_either_side_of_the_revocation(policy, shared_verifier, strict_verifier, verifier_kit,
+                                                          pki):
+    verifier = shared_verifier if policy == "default" else strict_verifier
+    revoked_at = pki.revoked.revoked_at
+    before = _only(verifier.verify_pdf(sign_pdf(sample_decision(), verifier_kit.signer("revoked"),
+                                                claimed_time=revoked_at - timedelta(seconds=1))))
+    after = _only(verifier.verify_pdf(sign_pdf(sample_decision(), verifier_kit.signer("revoked"),
+                                               claimed_time=revoked_at + timedelta(seconds=1))))
+    expected_before = (Indication.TOTAL_PASSED, None) if policy == "default" else (
+        Indication.INDETERMINATE, SubIndication.REVOKED_NO_POE)
+    assert (before.indication, before.sub_indication) == expected_before, before.to_json()
+    # The signer's own claim puts the signature after the revocation: REVOKED under both policies.
+    assert (after.indication, after.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.REVOKED)
+    assert "chain.revoked" in _codes(after)
+    assert (after.signing_time, after.signing_time_source) == (revoked_at + timedelta(seconds=1), TimeSource.CLAIMED)
 
 
 def test_expired_signer_with_a_timestamp_after_expiry_fails(shared_verifier, verifier_kit):
@@ -111,11 +164,66 @@ def test_expired_signer_with_a_timestamp_after_expiry_fails(shared_verifier, ver
     assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.EXPIRED)
 
 
-def test_expired_signer_without_timestamp_is_out_of_bounds(shared_verifier, verifier_kit):
+def test_expired_signer_without_timestamp_claiming_now_is_expired(shared_verifier, verifier_kit):
+    # The signer's own claim (now) is after the certificate's notAfter.
     signed = sign_pdf(sample_decision(), verifier_kit.signer("expired"))
     signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.EXPIRED)
+    assert signature.signing_time_source is TimeSource.CLAIMED
+
+
+def test_expired_signer_without_timestamp_is_out_of_bounds_under_etsi(strict_verifier, verifier_kit):
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("expired"))
+    signature = _only(strict_verifier.verify_pdf(signed))
     assert (signature.indication, signature.sub_indication) == (
         Indication.INDETERMINATE, SubIndication.OUT_OF_BOUNDS_NO_POE)
+
+
+def test_a_bb_signature_made_while_valid_verified_after_expiry(shared_verifier, strict_verifier, verifier_kit):
+    not_after = verifier_kit.pki.expired.certificate["tbs_certificate"]["validity"]["not_after"].native
+    last_second = sign_pdf(sample_decision(), verifier_kit.signer("expired"),
+                           claimed_time=not_after - timedelta(seconds=1))
+    one_too_late = sign_pdf(sample_decision(), verifier_kit.signer("expired"),
+                            claimed_time=not_after + timedelta(seconds=1))
+
+    vietnamese = _only(shared_verifier.verify_pdf(last_second))
+    assert (vietnamese.indication, vietnamese.sub_indication) == (Indication.TOTAL_PASSED, None), vietnamese.to_json()
+    assert (vietnamese.signing_time, vietnamese.signing_time_source) == (
+        not_after - timedelta(seconds=1), TimeSource.CLAIMED)
+    assert "time.self-declared" in _codes(vietnamese)
+    late = _only(shared_verifier.verify_pdf(one_too_late))
+    assert (late.indication, late.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.EXPIRED)
+    assert "chain.expired" in _codes(late)
+
+    etsi = _only(strict_verifier.verify_pdf(last_second))
+    assert (etsi.indication, etsi.sub_indication) == (Indication.INDETERMINATE, SubIndication.OUT_OF_BOUNDS_NO_POE)
+    assert etsi.signing_time_source is TimeSource.CLAIMED
+
+
+def test_a_claim_one_second_either_side_of_not_before(shared_verifier, verifier_kit):
+    not_before = verifier_kit.pki.entity("official_ec").certificate["tbs_certificate"]["validity"]["not_before"].native
+    early = sign_pdf(sample_decision(), verifier_kit.signer("official_ec"),
+                     claimed_time=not_before - timedelta(seconds=1))
+    first_second = sign_pdf(sample_decision(), verifier_kit.signer("official_ec"),
+                            claimed_time=not_before + timedelta(seconds=1))
+    signature = _only(shared_verifier.verify_pdf(early))
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.NOT_YET_VALID)
+    assert "chain.not-yet-valid" in _codes(signature)
+    passed = _only(shared_verifier.verify_pdf(first_second))
+    assert (passed.indication, passed.sub_indication) == (Indication.TOTAL_PASSED, None), passed.to_json()
+
+
+def test_a_claim_in_the_future_is_flagged_and_judged_now(shared_verifier, verifier_kit, pki):
+    # Beyond the tolerance a claim cannot be the signing time: flagged, and the chain judged now. The
+    # +7 h quirk is not corrected without a timestamp to prove the real time.
+    claimed = datetime.now(timezone.utc).replace(microsecond=0) + timedelta(hours=7)
+    signed = sign_pdf(sample_decision(), verifier_kit.signer("official_ec"), claimed_time=claimed)
+    signature = _only(shared_verifier.verify_pdf(signed))
+    assert (signature.signing_time, signature.signing_time_source) == (claimed, TimeSource.CLAIMED)
+    assert "probably local time labelled as UTC (+7 h quirk)" in _message(signature, "time.claim-in-future").en
+    assert "the certificates were judged at the validation time" in _message(signature, "time.self-declared").en
+    assert "time.local-time-quirk" not in _codes(signature)
+    assert (signature.indication, signature.sub_indication) == (Indication.TOTAL_PASSED, None)
 
 
 def test_untrusted_root_has_no_chain(shared_verifier, foreign_pki):
@@ -251,7 +359,7 @@ def test_intermediates_come_from_aia_or_the_configured_store(verifier_kit, pki):
 
 
 def test_a_document_timestamp_keeps_an_archived_signature_valid_after_its_tsa_expired(
-        shared_verifier, verifier_kit, pki):
+        shared_verifier, strict_verifier, verifier_kit, pki):
     from signer.keys import InMemoryKey
     from tests.support.verifier import add_document_timestamp, private_key_info
 
@@ -265,9 +373,15 @@ def test_a_document_timestamp_keeps_an_archived_signature_valid_after_its_tsa_ex
                                           certs_to_embed=old_tsa.chain, fixed_dt=signed_at)
     signed = sign_pdf(sample_decision(), verifier_kit.signer("expired"), timestamper=stamper, claimed_time=signed_at)
 
+    # Alone, the signature timestamp proves nothing (its TSA expired): the signing time is the claim, valid for
+    # the signer's certificate under the default policy, and without proof of existence under ETSI.
     alone = _only(shared_verifier.verify_pdf(signed))
-    assert (alone.indication, alone.sub_indication) == (Indication.INDETERMINATE, SubIndication.OUT_OF_BOUNDS_NO_POE)
-    assert "timestamp.untrusted" in _codes(alone)
+    assert (alone.indication, alone.signing_time, alone.signing_time_source) == (
+        Indication.TOTAL_PASSED, signed_at, TimeSource.CLAIMED)
+    assert {"timestamp.untrusted", "time.self-declared"} <= set(_codes(alone))
+    strict = _only(strict_verifier.verify_pdf(signed))
+    assert (strict.indication, strict.sub_indication) == (Indication.INDETERMINATE, SubIndication.OUT_OF_BOUNDS_NO_POE)
+    assert "timestamp.untrusted" in _codes(strict)
 
     with pki.clock.frozen_at(pki.anchor - timedelta(days=29)):
         archived = add_document_timestamp(signed, verifier_kit.timestamper())

@@ -8,7 +8,8 @@ POLICY = ValidationPolicy.default()
 
 def test_defaults_follow_the_domain_rules():
     assert POLICY.require_revocation_info and POLICY.accept_later_revocation_info
-    assert not POLICY.trust_claimed_time
+    assert POLICY.trust_claimed_time  # Decree 68/2024: without a timestamp, judged at the claimed time
+    assert not POLICY.etsi_strict().trust_claimed_time and POLICY.etsi_strict().algorithms == POLICY.algorithms
     assert POLICY.local_time_quirk.total_seconds() == 7 * 3600
     assert POLICY.allowed_changes == {ChangeClass.VALIDATION_DATA, ChangeClass.FORM_FILLING}
     refused = POLICY.check_changes(ChangeClass.ANNOTATIONS, docmdp_level=3)
@@ -38,3 +39,12 @@ def test_other_changes_can_never_be_allowed_and_unknown_keys_are_errors():
         ValidationPolicy.from_toml('[algorithms]\ndigests = ["sha256"]\n[modifications]\nallowed = ["other"]\n')
     with pytest.raises(PolicyError, match="\\[revocation\\]: unknown key\\(s\\) offline"):
         ValidationPolicy.from_toml('[algorithms]\ndigests = ["sha256"]\n[revocation]\noffline = true\n')
+
+
+def test_the_time_rule_defaults_to_the_claimed_time_and_must_be_a_boolean():
+    assert ValidationPolicy.from_toml('[algorithms]\ndigests = ["sha256"]\n').trust_claimed_time is True
+    strict = ValidationPolicy.from_toml('[algorithms]\ndigests = ["sha256"]\n[time]\ntrust_claimed_time = false\n')
+    assert strict.trust_claimed_time is False
+    with pytest.raises(PolicyError, match="^validation policy \\[time\\] trust_claimed_time: expected true or false, "
+                                          "got 'false'$"):
+        ValidationPolicy.from_toml('[algorithms]\ndigests = ["sha256"]\n[time]\ntrust_claimed_time = "false"\n')
