@@ -17,6 +17,11 @@ from tests.support.verifier import sign_pdf
 KYSO = str(Path(sys.executable).with_name("kyso"))
 SIGNATURE_KEYS = {"field", "kind", "indication", "sub_indication", "signer", "signing_time", "signing_time_source",
                   "trust_anchor", "modifications", "messages"}
+FILE_KEYS = {"path", "indication", "signatures"}
+# What `kyso verify --format json` writes beyond the DESIGN.md contract (documented in the README).
+EXTRA_SIGNATURE_KEYS = {"change", "claimed_time", "timestamp", "revocation", "coverage", "certificate_sha256",
+                        "digest_algorithm", "signature_algorithm", "revision", "codes"}
+EXTRA_FILE_KEYS = {"sub_indication", "messages"}
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +52,22 @@ def test_json_contract_and_exit_zero_for_a_valid_file(folder, tmp_path):
     assert signature["signing_time_source"] == "timestamp" and signature["signing_time"].endswith("+07:00")
     assert signature["signer"]["common_name"] == "Trần Thị Bình"
     assert signature["messages"][0] == "chữ ký số hợp lệ"  # Vietnamese by default
+
+
+def test_exact_key_sets_of_the_file_and_signature_objects(folder, tmp_path):
+    (tmp_path / "note.txt").write_text("xin chào")
+    result = _run("--format", "json", "--trust", str(folder / "root.pem"), str(folder / "good.pdf"),
+                  str(tmp_path / "note.txt"), home=tmp_path)
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"files", "summary"}
+    good, note = data["files"]
+    assert set(good) == set(note) == FILE_KEYS | EXTRA_FILE_KEYS
+    (signature,) = good["signatures"]
+    assert set(signature) == SIGNATURE_KEYS | EXTRA_SIGNATURE_KEYS
+    assert (good["indication"], note["indication"], note["sub_indication"]) == (
+        "TOTAL_PASSED", "TOTAL_FAILED", "FORMAT_FAILURE")
+    assert note["signatures"] == [] and note["messages"] == ["tệp không phải văn bản PDF (thiếu phần đầu %PDF-)"]
 
 
 def test_batch_over_a_folder_reports_each_file_and_exits_one(folder, tmp_path):
