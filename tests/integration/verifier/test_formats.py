@@ -9,30 +9,37 @@ from tests.support.verifier import sign_pdf
 from verifier import Indication, SubIndication, Verifier
 
 
-def _file_failure(report, text: str):
-    assert (report.indication, report.sub_indication) == (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE)
-    assert report.signatures == ()
-    assert text in report.messages[0].en, report.messages[0].en
-    return report
+def _outcome(report):
+    """What a file-level result is made of: (indication, sub-indication, signatures, English messages)."""
+    return report.indication, report.sub_indication, report.signatures, [m.en for m in report.messages]
+
+
+FORMAT_FAILURE = (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, ())
 
 
 def test_a_word_document_is_not_a_pdf(shared_verifier):
-    report = _file_failure(shared_verifier.verify_pdf(b"PK\x03\x04 word/document.xml", path="hop-dong.docx"),
-                           "not a PDF document")
+    report = shared_verifier.verify_pdf(b"PK\x03\x04 word/document.xml", path="hop-dong.docx")
+    assert _outcome(report) == (*FORMAT_FAILURE, ["the file is not a PDF document (no %PDF- header)"])
     assert report.to_json("vi")["messages"] == ["tệp không phải văn bản PDF (thiếu phần đầu %PDF-)"]
 
 
 def test_a_truncated_signed_pdf_is_unreadable(shared_verifier, verifier_kit):
     signed = sign_pdf(sample_decision(), verifier_kit.signer("official_ec"))
-    _file_failure(shared_verifier.verify_pdf(signed[: len(signed) // 2]), "the PDF cannot be read")
+    report = shared_verifier.verify_pdf(signed[: len(signed) // 2])
+    assert _outcome(report) == (*FORMAT_FAILURE, ["the PDF cannot be read: EOF marker not found"])
 
 
 def test_garbage_after_the_header_is_unreadable(shared_verifier):
-    _file_failure(shared_verifier.verify_pdf(b"%PDF-1.7\n" + bytes(range(256)) * 40), "the PDF cannot be read")
+    report = shared_verifier.verify_pdf(b"%PDF-1.7\n" + bytes(range(256)) * 40)
+    assert _outcome(report) == (*FORMAT_FAILURE, ["the PDF cannot be read: EOF marker not found"])
 
 
 def test_an_encrypted_pdf_needs_its_password(shared_verifier):
-    _file_failure(shared_verifier.verify_pdf(decision_pdf(encrypt_password="mat-khau")), "encrypted")
+    report = shared_verifier.verify_pdf(decision_pdf(encrypt_password="mat-khau"))
+    assert _outcome(report) == (
+        *FORMAT_FAILURE, ["the PDF is encrypted with a password; it cannot be validated without it"])
+    assert report.to_json("vi")["messages"] == [
+        "tệp PDF được mã hóa bằng mật khẩu; không thể kiểm tra khi không có mật khẩu"]
 
 
 def test_an_unsigned_pdf_has_no_signature(shared_verifier):
@@ -63,7 +70,7 @@ def test_a_file_over_the_size_limit_is_refused_with_its_size(verifier_kit, tmp_p
     path.write_bytes(b"%PDF-1.7\n" + b"0" * 2_000_000)
     with Verifier(verifier_kit.settings(), max_bytes=1_000_000) as verifier:
         report = verifier.verify_file(path)
-    _file_failure(report, "the file is 2000009 bytes, over the limit of 1000000 bytes")
+    assert _outcome(report) == (*FORMAT_FAILURE, ["the file is 2000009 bytes, over the limit of 1000000 bytes"])
 
 
 # ---- CAdES detached -------------------------------------------------------------------------------
@@ -96,9 +103,14 @@ def test_cades_over_changed_content_fails_the_hash(shared_verifier, verifier_kit
 
 
 def test_cades_garbage_and_missing_content_are_format_failures(shared_verifier, tmp_path):
-    _file_failure(shared_verifier.verify_cades(b"not a cms", CONTENT), "not a CMS (CAdES) detached signature")
+    garbage = shared_verifier.verify_cades(b"not a cms", CONTENT)
+    assert _outcome(garbage) == (*FORMAT_FAILURE, [
+        "the file is not a CMS (CAdES) detached signature: Insufficient data - 111 bytes requested but only 7 "
+        "available"])
     (tmp_path / "lone.pdf.p7s").write_bytes(b"0")
-    _file_failure(shared_verifier.verify_file(tmp_path / "lone.pdf.p7s"), "lone.pdf is not beside the signature")
+    lone = shared_verifier.verify_file(tmp_path / "lone.pdf.p7s")
+    assert _outcome(lone) == (*FORMAT_FAILURE, ["the signed content lone.pdf is not beside the signature"])
+    assert lone.to_json("vi")["messages"] == ["không tìm thấy tệp nội dung lone.pdf bên cạnh chữ ký"]
 
 
 def test_random_corruptions_never_crash_and_pass_only_within_the_signature_padding(shared_verifier, verifier_kit):
