@@ -47,16 +47,40 @@ class SessionRequest:
     fields: dict  # the kind's own inputs (images as bytes, series, notation...)
 
 
-class _DocumentSeries:
-    """Issue numbers in the registered document's own series (Decree 30 art. 15: unique per agency, year
-    and series), whatever notation ("QĐ-UBND") the signer writes after the number."""
+class _SessionNumbers:
+    """The allocator the signer sees during one prepare: every number it takes (an issue number, an incoming
+    number) is a reservation held by the signing session, made final by its completion and released when it
+    fails or expires (ledger.numbering). An issue number goes in the registered document's own series
+    (Decree 30 art. 15: unique per agency, year and series), whatever notation ("QĐ-UBND") the signer writes
+    after the number."""
 
-    def __init__(self, allocator, series: str):
+    def __init__(self, allocator, *, holder: str, now: dt.datetime, hold_until: dt.datetime, series: str | None = None):
         self.allocator = allocator
+        self.holder = holder
+        self.now = now
+        self.hold_until = hold_until
         self.series = series
+        self.taken: list[int] = []
 
     def allocate(self, agency_code: str, year: int, series: str) -> int:
-        return self.allocator.allocate(agency_code, year, self.series)
+        series = self.series or series
+        if hasattr(self.allocator, "reserve"):
+            number = self.allocator.reserve(agency_code, year, series, holder=self.holder,
+                                            expires_at=self.hold_until, now=self.now)
+        else:  # an allocator without reservations (not the ledger's): its numbers are final at once
+            number = self.allocator.allocate(agency_code, year, series)
+        self.taken.append(number)
+        return number
+
+    def release(self) -> None:
+        if self.taken and hasattr(self.allocator, "release"):
+            self.allocator.release(self.holder, now=self.now)
+
+
+# A session's numbers stay reserved this long after the session expires: a completion that started just
+# before the expiry (and may run for minutes with a slow TSA, up to the worker timeout) still finds its number
+# reserved when it records it. Later, the next allocation in the series releases them (lazy expiry).
+RESERVATION_GRACE = dt.timedelta(minutes=15)
 
 
 # A completion that claimed its session and then vanished (its worker killed) recorded nothing: the ledger
@@ -180,19 +204,38 @@ def prepare_session(request: SessionRequest, *, principal, components, engine, c
 
     check_policy(request, components=components)
     now = clock()
+    session_id = uuid.uuid4().hex
+    expires_at = now + dt.timedelta(seconds=ttl_seconds)
     environment = copy.copy(components.signing)
     fields = dict(request.fields)
-    with library_errors():
-        if request.kind == "incoming" and not fields.get("incoming_number"):
-            # Decree 30, art. 22: the incoming register numbers what arrives, from 01 each year.
-            year = now.astimezone(VIETNAM).year
-            fields["incoming_number"] = components.signing.numbers.allocate(request.agency_code, year, INCOMING_SERIES)
-        if request.kind == "issue" and request.document is not None:
-            environment.numbers = _DocumentSeries(components.signing.numbers, request.document.series)
-        signature_request = _signature_request(SessionRequest(**{**request.__dict__, "fields": fields}))
-        with components.signer_lock:
-            prepared = prepare(request.content, certificate=request.certificate, chain=request.chain,
-                               request=signature_request, environment=environment)
+    numbers = _SessionNumbers(
+        components.signing.numbers, holder=session_id, now=now, hold_until=expires_at + RESERVATION_GRACE,
+        series=request.document.series if request.kind == "issue" and request.document is not None else None,
+    )
+    environment.numbers = numbers
+    try:
+        with library_errors():
+            if request.kind == "incoming" and not fields.get("incoming_number"):
+                # Decree 30, art. 22: the incoming register numbers what arrives, from 01 each year.
+                year = now.astimezone(VIETNAM).year
+                fields["incoming_number"] = numbers.allocate(request.agency_code, year, INCOMING_SERIES)
+            signature_request = _signature_request(SessionRequest(**{**request.__dict__, "fields": fields}))
+            with components.signer_lock:
+                prepared = prepare(request.content, certificate=request.certificate, chain=request.chain,
+                                   request=signature_request, environment=environment)
+        row = _store_session(request, prepared, fields, session_id=session_id, principal=principal,
+                             engine=engine, now=now, expires_at=expires_at, reserved=bool(numbers.taken))
+    except BaseException:
+        try:
+            numbers.release()  # a prepare that failed after taking a number gives it back
+        except Exception:  # noqa: BLE001 - the prepare's own error matters; lazy expiry frees the number later
+            pass
+        raise
+    return row, prepared
+
+
+def _store_session(request: SessionRequest, prepared, fields: dict, *, session_id: str, principal, engine,
+                   now: dt.datetime, expires_at: dt.datetime, reserved: bool) -> SigningSession:
     description = prepared.description
     if request.document is not None:
         title = request.document.title or request.document.doc_type
@@ -200,7 +243,7 @@ def prepare_session(request: SessionRequest, *, principal, components, engine, c
     else:
         description += f" — {request.filename}"[:200]
     row = SigningSession(
-        id=uuid.uuid4().hex,
+        id=session_id,
         principal=principal.label,
         kind=request.kind,
         document_id=str(request.document.id) if request.document is not None else None,
@@ -217,10 +260,11 @@ def prepare_session(request: SessionRequest, *, principal, components, engine, c
             "level": request.level,
             "series": fields.get("series"),
             "incoming_number": fields.get("incoming_number"),
+            "reserved": reserved,  # the session holds a number reservation, made final at completion
         }, ensure_ascii=False),
         status="prepared",
         created_at=now,
-        expires_at=now + dt.timedelta(seconds=ttl_seconds),
+        expires_at=expires_at,
     )
     with Session(engine, expire_on_commit=False) as db:
         write_transaction(db)
@@ -229,7 +273,7 @@ def prepare_session(request: SessionRequest, *, principal, components, engine, c
                                                 SigningSession.expires_at < now - dt.timedelta(days=1)))
         db.add(row)
         db.commit()
-    return row, prepared
+    return row
 
 
 def load_session(db: Session, session_id: str, *, principal) -> SigningSession:
@@ -263,6 +307,7 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
         raise Conflict(f"Phiên ký đang ở trạng thái {row.status}", f"this signing session is {row.status}",
                        detail={"status": row.status})
     if now >= row.expires_at:
+        _release_numbers(row, engine=engine, now=now)
         raise Gone("Phiên ký đã hết hạn; hãy chuẩn bị lại", "this signing session has expired; prepare again",
                    detail={"expired_at": row.expires_at.isoformat()})
     if row.document_id is not None and row.document_revision is not None:
@@ -294,13 +339,33 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
         revision_digest = hashlib.sha256(covered).hexdigest()
         record_id = _record(row, signed, mine, revision_digest=revision_digest, engine=engine, clock=clock, now=now)
     except BaseException:
+        from ledger.numbering import release_in
+
         with Session(engine) as db:
             write_transaction(db)
-            db.execute(update(SigningSession).where(SigningSession.id == row.id, SigningSession.status == "completing")
-                       .values(status="failed", completed_at=now))
+            failed = db.execute(update(SigningSession).where(SigningSession.id == row.id, SigningSession.status == "completing")
+                                .values(status="failed", completed_at=now))
+            if failed.rowcount == 1:
+                release_in(db, row.id, now=now)  # failed for good: its number goes to the next prepare
             db.commit()
         raise
     return CompletedSignature(row, signed.pdf, report, mine, record_id, signed.number)
+
+
+def _release_numbers(row: SigningSession, *, engine, now: dt.datetime) -> None:
+    """An expired session can no longer complete: give its reserved numbers back now rather than at the next
+    allocation (both are safe: only a `reserved` number is released, never a final one)."""
+    from ledger.numbering import release_in
+
+    if not json.loads(row.fields).get("reserved"):
+        return
+    with Session(engine) as db:
+        write_transaction(db)
+        # Not while a completion holds the session: it will finalize or release the number itself.
+        live = db.get(SigningSession, row.id)
+        if live is not None and live.status == "prepared":
+            release_in(db, row.id, now=now)
+        db.commit()
 
 
 def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, clock, now) -> str:
@@ -333,6 +398,16 @@ def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, 
     with library_errors(), Session(engine, expire_on_commit=False) as db:
         write_transaction(db)
         (record,) = append_in(db, [entry], clock=clock)
+        if fields.get("reserved"):
+            from ledger.numbering import finalize_in
+
+            # The number printed in the document becomes final with the record, in one transaction; one that
+            # was released meanwhile (its reservation lapsed) cannot be used any more.
+            if not finalize_in(db, row.id, now=now):
+                raise Conflict(
+                    "Số văn bản giữ cho phiên ký này đã hết hạn giữ và được cấp lại; hãy chuẩn bị lại",
+                    "the number reserved for this signing session lapsed and was given back; prepare again",
+                )
         if document_id is not None:
             document = db.get(Document, document_id)
             if signed.number is not None:

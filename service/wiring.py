@@ -57,7 +57,7 @@ class Components:
             tsa_url=tsa_url,
             other_certs=intermediates,
             revocation_mode=revocation_mode,
-            numbers=SqlNumberAllocator(store),
+            numbers=SqlNumberAllocator(store, clock=clock),
             **({"clock": clock} if clock else {}),
         )
         return cls(
