@@ -114,25 +114,9 @@ async def validate_chain(
             f"định được trạng thái tại {moment}",
         ),))
     except cv_errors.ExpiredError as exc:
-        until = iso(exc.expired_dt) if exc.expired_dt else "?"
-        final = time_proven and exc.is_ee_cert
-        return ChainResult(
-            Indication.TOTAL_FAILED if final else Indication.INDETERMINATE,
-            SubIndication.EXPIRED if final else (SubIndication.OUT_OF_BOUNDS_NO_POE if exc.is_ee_cert
-                                                 else SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE),
-            exc.original_path,
-            (_msg("chain.expired",
-                  f"a certificate of the {role_en}'s chain expired on {until}, before {moment}",
-                  f"một chứng thư số trong chuỗi của {role_vi} đã hết hạn ngày {until}, trước {moment}"),),
-        )
+        return _expired(exc.expired_dt, exc.is_ee_cert, exc.original_path, time_proven, moment, role_en, role_vi)
     except cv_errors.NotYetValidError as exc:
-        return ChainResult(
-            Indication.TOTAL_FAILED if time_proven else Indication.INDETERMINATE,
-            SubIndication.NOT_YET_VALID, exc.original_path,
-            (_msg("chain.not-yet-valid",
-                  f"a certificate of the {role_en}'s chain was not yet valid at {moment}",
-                  f"một chứng thư số trong chuỗi của {role_vi} chưa có hiệu lực tại {moment}"),),
-        )
+        return _not_yet_valid(exc.original_path, time_proven, moment, role_en, role_vi)
     except cv_errors.DisallowedAlgorithmError as exc:
         return ChainResult(Indication.INDETERMINATE, SubIndication.CRYPTO_CONSTRAINTS_FAILURE,
                            exc.original_path, (_msg(
@@ -157,7 +141,42 @@ async def validate_chain(
             "chain.invalid", f"the {role_en}'s chain is not valid: {exc.failure_msg}",
             f"chuỗi chứng thư số {role_vi} không hợp lệ: {exc.failure_msg}",
         ),))
+    # certvalidator widens each validity period by its time tolerance (for clock drift in revocation data);
+    # RFC 5280 bounds are exact: one second after notAfter is expired, one second before notBefore not yet valid.
+    for cert in path.iter_certs(include_root=False):
+        validity = cert["tbs_certificate"]["validity"]
+        if context.moment > validity["not_after"].native:
+            return _expired(validity["not_after"].native, cert.dump() == certificate.dump(),
+                            path, time_proven, moment, role_en, role_vi)
+        if context.moment < validity["not_before"].native:
+            return _not_yet_valid(path, time_proven, moment, role_en, role_vi)
     return _passed(path, algorithms, context.moment, role_en, role_vi)
+
+
+def _expired(expired_dt: datetime | None, is_ee_cert: bool, path: ValidationPath | None, time_proven: bool,
+             moment: str, role_en: str, role_vi: str) -> ChainResult:
+    until = iso(expired_dt) if expired_dt else "?"
+    final = time_proven and is_ee_cert
+    return ChainResult(
+        Indication.TOTAL_FAILED if final else Indication.INDETERMINATE,
+        SubIndication.EXPIRED if final else (SubIndication.OUT_OF_BOUNDS_NO_POE if is_ee_cert
+                                             else SubIndication.CERTIFICATE_CHAIN_GENERAL_FAILURE),
+        path,
+        (_msg("chain.expired",
+              f"a certificate of the {role_en}'s chain expired on {until}, before {moment}",
+              f"một chứng thư số trong chuỗi của {role_vi} đã hết hạn ngày {until}, trước {moment}"),),
+    )
+
+
+def _not_yet_valid(path: ValidationPath | None, time_proven: bool, moment: str, role_en: str,
+                   role_vi: str) -> ChainResult:
+    return ChainResult(
+        Indication.TOTAL_FAILED if time_proven else Indication.INDETERMINATE,
+        SubIndication.NOT_YET_VALID, path,
+        (_msg("chain.not-yet-valid",
+              f"a certificate of the {role_en}'s chain was not yet valid at {moment}",
+              f"một chứng thư số trong chuỗi của {role_vi} chưa có hiệu lực tại {moment}"),),
+    )
 
 
 def _passed(path: ValidationPath, algorithms: AlgorithmRules, moment: datetime, role_en: str,

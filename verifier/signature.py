@@ -176,7 +176,8 @@ async def judge_cms_signer(
     if crypto is None:
         chain, evidence = await validate_chain_cached(
             cert, context=context, key_usage=SIGNER_KEY_USAGE, time_proven=at_signing_time,
-            algorithms=policy.algorithms, cache=env.chain_cache, document_revinfo=document.revinfo_dumps, url_of=env.url_of)
+            algorithms=policy.algorithms, cache=env.chain_cache, document_revinfo=document.revinfo_dumps,
+            url_of=env.url_of)
         messages.extend(chain.messages)
         if chain.indication is not Indication.TOTAL_PASSED:
             indication, sub = chain.indication, chain.sub_indication

@@ -90,9 +90,9 @@ class Verifier:
                 revocation_mode=revocation_mode,
                 retroactive_revinfo=settings.policy.accept_later_revocation_info,
                 algorithm_usage_policy=self._algorithm_policy,
-                # RFC 5280 validity bounds are exact (inclusive): a claim one second after notAfter is
-                # after the expiry (certvalidator's default tolerance of 1 s would accept it).
-                time_tolerance=timedelta(0),
+                # Clock drift allowed for revocation data; validity bounds are checked exactly in
+                # verifier.chain (this tolerance would otherwise widen them by a second).
+                time_tolerance=timedelta(seconds=1),
             )
 
         # `at` moves the reference time: revocation freshness then differs, so nothing is reused.
