@@ -313,11 +313,15 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
     if row.document_id is not None and row.document_revision is not None:
         with Session(engine) as db:
             current = db.get(DocumentFile, row.document_id)
-            if current is not None and current.revision != row.document_revision:
-                raise Conflict(
-                    "Văn bản đã được ký tiếp trong phiên khác sau khi chuẩn bị; hãy chuẩn bị lại",
-                    "the document was signed in another session since this one was prepared; prepare again",
-                )
+            moved = current is not None and current.revision != row.document_revision
+        if moved:
+            # Refused for good: the session can never complete (revisions only go forward). Fail it and give
+            # its number back now.
+            _fail_prepared(row, engine=engine, now=now)
+            raise Conflict(
+                "Văn bản đã được ký tiếp trong phiên khác sau khi chuẩn bị; hãy chuẩn bị lại",
+                "the document was signed in another session since this one was prepared; prepare again",
+            )
     with library_errors():
         state = SigningState.from_json(row.state)
         with components.signer_lock:
@@ -364,6 +368,20 @@ def _release_numbers(row: SigningSession, *, engine, now: dt.datetime) -> None:
         # Not while a completion holds the session: it will finalize or release the number itself.
         live = db.get(SigningSession, row.id)
         if live is not None and live.status == "prepared":
+            release_in(db, row.id, now=now)
+        db.commit()
+
+
+def _fail_prepared(row: SigningSession, *, engine, now: dt.datetime) -> None:
+    """Mark a session that can never complete as failed and release its numbers, in one transaction (not if
+    a completion has claimed it meanwhile: that one finalizes or releases the number itself)."""
+    from ledger.numbering import release_in
+
+    with Session(engine) as db:
+        write_transaction(db)
+        failed = db.execute(update(SigningSession).where(SigningSession.id == row.id, SigningSession.status == "prepared")
+                            .values(status="failed", completed_at=now))
+        if failed.rowcount == 1:
             release_in(db, row.id, now=now)
         db.commit()
 

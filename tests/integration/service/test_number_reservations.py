@@ -154,3 +154,27 @@ def test_concurrent_prepares_get_distinct_numbers_and_abandoned_ones_are_refille
     numbers = [api.get(f"/api/v1/documents/{d['id']}").json["number"] for d in documents]
     assert sorted(numbers) == [1, 2, 3, 4]
     assert series_state(clocked_world, sessions[0]) == {1: "final", 2: "final", 3: "final", 4: "final"}
+
+
+def test_a_session_refused_for_good_fails_and_releases_its_number_at_once(clocked_world, pki):
+    """The document was signed in another session after the issue was prepared: this issue session can never
+    complete, so it is failed and its number released at the refusal, not at its expiry."""
+    api = clocked_world.api("dms")
+    document = approved_document(api, pki)
+    issue = prepare_issue(api, pki, document["id"])
+    assert issue["number"]["number"] == 1
+    _session, second_approval = sign_through_service(api, pki.official_rsa, kind="approve", document_id=document["id"],
+                                                     signature_image=B64(signature_png()), title="GIÁM ĐỐC")
+    assert second_approval.status_code == 200, second_approval.json
+    refused = complete(api, pki, issue)
+    assert (refused.status_code, refused.json["message"]) == (
+        409, "the document was signed in another session since this one was prepared; prepare again")
+    assert api.get(f"/api/v1/signing-sessions/{issue['id']}").json["status"] == "failed"
+    assert series_state(clocked_world, issue) == {1: "released"}
+    again = complete(api, pki, issue)
+    assert (again.status_code, again.json["message"]) == (409, "this signing session is failed")
+
+    renewed = prepare_issue(api, pki, document["id"])
+    assert renewed["number"]["notation"] == "01/QĐ-UBND"
+    assert complete(api, pki, renewed).json["number"]["notation"] == "01/QĐ-UBND"
+    assert series_state(clocked_world, renewed) == {1: "final"}
