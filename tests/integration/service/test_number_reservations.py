@@ -13,7 +13,7 @@ from sqlalchemy import text
 from policies.keys import DigestAlgorithm, SignatureScheme
 from service.signing_sessions import RESERVATION_GRACE
 from tests.integration.service.test_signing_flow import B64, register, sign_through_service
-from tests.support.documents import seal_png, signature_png
+from tests.support.documents import sample_decision, seal_png, signature_png
 
 pytestmark = pytest.mark.integration
 
@@ -178,3 +178,65 @@ def test_a_session_refused_for_good_fails_and_releases_its_number_at_once(clocke
     assert renewed["number"]["notation"] == "01/QĐ-UBND"
     assert complete(api, pki, renewed).json["number"]["notation"] == "01/QĐ-UBND"
     assert series_state(clocked_world, renewed) == {1: "final"}
+
+
+def test_concurrent_prepares_in_gunicorn_worker_processes_get_distinct_numbers_without_gaps(tmp_path, database_url, pki):
+    """Incoming numbers (taken at prepare, like issue numbers) from concurrent requests served by two gunicorn
+    worker processes: distinct; the abandoned ones, once their reservations lapse (set in the database here:
+    the real clock cannot be moved in another process), are taken again first by the next prepares."""
+    import requests
+    from sqlalchemy import create_engine
+
+    from tests.support.ledger import ROSTER_CSV
+    from tests.support.service import gunicorn_service, write_pki_home
+
+    home = tmp_path / "home"
+    write_pki_home(home, database_url, pki)
+    body = {"kind": "incoming", "certificate": B64(pki.agency_ec.der), "agency_code": "H26.10",
+            "document": B64(sample_decision()),
+            "filename": "den.pdf"}
+    with gunicorn_service(home, workers=2, roster=ROSTER_CSV) as service:
+        headers = {"Authorization": f"Bearer {service.key}"}
+
+        def prepare_one(_index) -> dict:
+            answer = requests.post(f"{service.base_url}/api/v1/signing-sessions", json=body, headers=headers, timeout=60)
+            assert answer.status_code == 201, answer.text[:300]
+            return answer.json()
+
+        def complete_one(session: dict) -> None:
+            value = pki.agency_ec.key.sign_digest(base64.b64decode(session["digest"]),
+                                                  digest_algorithm=DigestAlgorithm.SHA256, scheme=SignatureScheme.ECDSA)
+            answer = requests.post(f"{service.base_url}/api/v1/signing-sessions/{session['id']}/signature",
+                                   json={"signature": B64(value)}, headers=headers, timeout=60)
+            assert answer.status_code == 200, answer.text[:300]
+
+        engine = create_engine(service.settings.database_url)
+
+        def numbers() -> dict[str, tuple[int, str]]:
+            with engine.connect() as connection:
+                rows = connection.execute(text("SELECT holder, number, status FROM ledger_number_reservations "
+                                               "WHERE series = 'incoming'")).all()
+            return {holder: (number, status) for holder, number, status in rows}
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            sessions = list(pool.map(prepare_one, range(6)))
+        held = numbers()
+        assert sorted(held[s["id"]][0] for s in sessions) == [1, 2, 3, 4, 5, 6]
+        kept, abandoned = sessions[0::2], sessions[1::2]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            list(pool.map(complete_one, kept))
+        with engine.begin() as connection:  # the abandoned sessions' reservations lapse
+            connection.execute(text("UPDATE ledger_number_reservations SET expires_at = :at WHERE holder IN "
+                                    "(:a, :b, :c)"), {"at": dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1),
+                                                      **dict(zip("abc", (s["id"] for s in abandoned)))})
+        freed = sorted(held[s["id"]][0] for s in abandoned)
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            renewed = list(pool.map(prepare_one, range(4)))
+        after = numbers()
+        assert sorted(after[s["id"]][0] for s in renewed) == freed + [7]
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            list(pool.map(complete_one, renewed))
+        after = numbers()
+        assert sorted(number for number, status in after.values() if status == "final") == [1, 2, 3, 4, 5, 6, 7]
+        assert len(after) == 7
+        engine.dispose()
