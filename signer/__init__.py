@@ -11,7 +11,9 @@ Public API (what the service, the CLI and the bridge call):
     prepare(pdf, certificate=, chain=, request=, environment=) -> PreparedSignature
         .digest / .digest_algorithm / .scheme: what the client's token signs; .state: a SigningState
         (`state.to_json()` / `SigningState.from_json(text)` to store it); .number for `issue` (taken from
-        the allocator here: a prepared issue that is never completed leaves a gap in the numbers)
+        the allocator here: whether a prepared issue that is never completed leaves a gap depends on the
+        allocator; one with reservations, like ledger.numbering's reserve/finalize/release used by the
+        service's signing sessions and `kyso sign`, gives the number back to the series)
     complete(state, signature_value, environment=, used_states=UsedStates) -> SignedDocument
         refuses a value over another digest or by another key (SignatureValueMismatch) and a state
         completed before (StateAlreadyUsed, through `used_states.claim(state_id)`)

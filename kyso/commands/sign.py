@@ -6,6 +6,14 @@ folder `-o`, with a progress bar and a summary of what failed and why (exit 1 wh
 comes from the token's prompt, or from the environment variable named by `--pin-env`: never from the
 command line. Trust roots default to the demo PKI of KYSO_HOME (`kyso pki init`), the TSA to its /pki/tsa.
 
+`--kind issue` numbers the document from the home's ledger (agency, year, series). The number is reserved for
+the file being signed (ledger.numbering), made final only once the signed file is in place, and released on
+any failure after it was taken (TSA unreachable, wrong PIN, output not writable, Ctrl-C), so the next signing
+of the series gets it again and the series keeps no gap. In a folder every file has its own reservation.
+A process killed outright (SIGKILL, power loss) leaves its reservation until it lapses after `NUMBER_HOLD`;
+the next allocation of the series then gives it again. (`--kind incoming` takes its number from
+`--incoming-number`: it allocates nothing.)
+
 [signer] keys in kyso.toml: level, tsa_url, trust (list of certificate files), revocation
 (soft-fail | hard-fail | off), module (PKCS#11 library), signature_image, seal_image, seal_diameter_mm.
 """
@@ -13,7 +21,9 @@ command line. Trust roots default to the demo PKI of KYSO_HOME (`kyso pki init`)
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import click
@@ -22,6 +32,9 @@ KINDS = ["approve", "issue", "appendix", "copy", "incoming"]
 LEVELS = ["B-B", "B-T", "B-LT", "B-LTA"]
 SIGNER_KEYS = frozenset({"level", "tsa_url", "trust", "revocation", "module", "signature_image", "seal_image",
                          "seal_diameter_mm"})
+# How long a number stays reserved for one file: longer than any signing (TSA retries, a PIN typed at the
+# token's prompt), short enough that a killed process's number returns to the series the same day.
+NUMBER_HOLD = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,72 @@ class _Outcome:
     source: Path
     target: Path | None
     error: str | None
+
+
+class _ReservedNumbers:
+    """`environment.numbers` for `kyso sign`: what the signer takes is a reservation held by the file being
+    signed (`begin` names a new holder per file), made final by `publish` together with putting the signed
+    file in place, or given back by `release`."""
+
+    def __init__(self, allocator):
+        self.allocator = allocator
+        self.holder: str | None = None
+        self.taken: list[int] = []
+
+    def begin(self) -> None:
+        self.holder, self.taken = f"kyso-sign-{uuid.uuid4().hex}", []
+
+    def allocate(self, agency_code: str, year: int, series: str) -> int:
+        if self.holder is None:
+            raise RuntimeError("a number was asked outside a signing")
+        now = datetime.now(timezone.utc)
+        number = self.allocator.reserve(agency_code, year, series, holder=self.holder,
+                                        expires_at=now + NUMBER_HOLD, now=now)
+        self.taken.append(number)
+        return number
+
+    def publish(self, put_in_place, take_back) -> None:
+        """Finalize the reservation and `put_in_place()` the signed file in one transaction: if either fails,
+        neither stays (`take_back()` removes the file when the commit fails after it) and the caller releases
+        the number."""
+        from ledger.numbering import finalize_in
+
+        if not self.taken:
+            put_in_place()
+            return
+        placed = False
+        try:
+            with self.allocator.store.transaction() as session:
+                if not finalize_in(session, self.holder, now=datetime.now(timezone.utc)):
+                    raise _NumberLapsed(
+                        f"số {', '.join(f'{n:02d}' for n in self.taken)} giữ cho lần ký này đã hết hạn và được "
+                        f"cấp lại; hãy ký lại / the number reserved for this signing lapsed and was given again; "
+                        f"sign again"
+                    )
+                put_in_place()
+                placed = True
+        except BaseException:
+            if placed:
+                take_back()
+            raise
+
+    def release(self) -> str | None:
+        """Give back what this file still holds; a warning to show when the ledger could not be reached."""
+        holder, taken = self.holder, self.taken
+        self.holder, self.taken = None, []
+        if not taken:
+            return None
+        try:
+            self.allocator.release(holder)
+        except Exception as exc:  # noqa: BLE001 - the signing already failed: say so, do not hide that error
+            return (f"chưa trả lại được số {', '.join(f'{n:02d}' for n in taken)}; số sẽ được cấp lại sau "
+                    f"{int(NUMBER_HOLD.total_seconds() // 60)} phút / could not give back number(s) now ({exc}); "
+                    f"they return to the series when the reservation lapses")
+        return None
+
+
+class _NumberLapsed(Exception):
+    pass
 
 
 def _load_certificates(path: Path):
@@ -205,7 +284,8 @@ def sign(home, source, output, kind, token_label, certificate_id, pin_env, level
         from ledger.numbering import SqlNumberAllocator
         from ledger.store import open_store
 
-        numbers = SqlNumberAllocator(open_store(home.database_url()), require_known_agency=False)
+        allocator = SqlNumberAllocator(open_store(home.database_url()), require_known_agency=False)
+        numbers = _ReservedNumbers(allocator)
     environment = SigningEnvironment(
         trust_roots=roots, other_certs=intermediates, tsa_url=tsa_url or settings.get("tsa_url") or demo_tsa,
         revocation_mode=settings.get("revocation", "soft-fail"), numbers=numbers,
@@ -217,7 +297,7 @@ def sign(home, source, output, kind, token_label, certificate_id, pin_env, level
 
     if source.is_dir():
         outcomes = _sign_folder(source, output, key, certificate, chain, request, environment, output_format,
-                                kind=SignatureKind(kind), level=level_value)
+                                kind=SignatureKind(kind), level=level_value, numbers=numbers)
         failed = [o for o in outcomes if o.error]
         click.echo(f"Đã ký / signed: {len(outcomes) - len(failed)}; lỗi / failed: {len(failed)}")
         for outcome in failed:
@@ -226,7 +306,7 @@ def sign(home, source, output, kind, token_label, certificate_id, pin_env, level
             raise SystemExit(1)
         return
     outcome = _sign_one(source, output, key, certificate, chain, request, environment, output_format,
-                        kind=SignatureKind(kind), level=level_value)
+                        kind=SignatureKind(kind), level=level_value, numbers=numbers)
     if outcome.error:
         raise click.ClickException(outcome.error)
     click.echo(f"Đã ký / signed: {outcome.target}")
@@ -239,8 +319,10 @@ def _target_for(source: Path, output: Path | None, pades: bool) -> Path:
 
 
 def _sign_one(source, output, key, certificate, chain, request, environment, output_format, *, kind,
-              level) -> _Outcome:
-    """Sign one file; never touch the input; write the output only when everything worked."""
+              level, numbers: _ReservedNumbers | None = None) -> _Outcome:
+    """Sign one file; never touch the input; write the output only when everything worked. A number taken
+    for it (`issue`) is final only once the output is in place, and given back on any failure or interrupt."""
+    from ledger.errors import LedgerError
     from signer import sign_cades, sign_pdf
     from signer.errors import SignerError
     from token_bridge.errors import TokenBridgeError
@@ -249,28 +331,54 @@ def _sign_one(source, output, key, certificate, chain, request, environment, out
     target = _target_for(source, output, pades)
     if target.resolve() == source.resolve():
         return _Outcome(source, None, "tệp ra trùng tệp vào / the output would overwrite the input")
-    try:
-        data = source.read_bytes()
-        if pades:
-            result = sign_pdf(data, key=key, certificate=certificate, chain=chain, request=request,
-                              environment=environment).pdf
-        else:
-            result = sign_cades(data, key=key, certificate=certificate, chain=chain, environment=environment,
-                                kind=kind, timestamper=environment.timestamper if level.has_timestamp else None)
-    except SignerError as exc:
-        return _Outcome(source, None, str(exc))
-    except TokenBridgeError as exc:
-        return _Outcome(source, None, f"{exc.message_vi} / {exc}")
-    except OSError as exc:
-        return _Outcome(source, None, f"không đọc được tệp / cannot read the file: {exc}")
     temporary = target.with_name(target.name + ".part")
-    temporary.write_bytes(result)
-    temporary.replace(target)
-    return _Outcome(source, target, None)
+    if numbers is not None:
+        numbers.begin()
+    done = False
+    try:
+        try:
+            data = source.read_bytes()
+        except OSError as exc:
+            return _Outcome(source, None, f"không đọc được tệp / cannot read the file: {exc}")
+        try:
+            if pades:
+                result = sign_pdf(data, key=key, certificate=certificate, chain=chain, request=request,
+                                  environment=environment).pdf
+            else:
+                result = sign_cades(data, key=key, certificate=certificate, chain=chain, environment=environment,
+                                    kind=kind, timestamper=environment.timestamper if level.has_timestamp else None)
+        except SignerError as exc:
+            return _Outcome(source, None, str(exc))
+        except TokenBridgeError as exc:
+            return _Outcome(source, None, f"{exc.message_vi} / {exc}")
+        try:
+            temporary.write_bytes(result)
+            if numbers is None:
+                temporary.replace(target)
+            else:
+                numbers.publish(lambda: temporary.replace(target), lambda: target.unlink(missing_ok=True))
+        except OSError as exc:
+            return _Outcome(source, None, f"không ghi được tệp ra / cannot write the output: {exc}")
+        except _NumberLapsed as exc:
+            return _Outcome(source, None, str(exc))
+        except LedgerError as exc:
+            return _Outcome(source, None, f"không ghi được số vào sổ / could not make the number final: {exc}")
+        done = True
+        return _Outcome(source, target, None)
+    finally:
+        if not done:  # failed or interrupted (Ctrl-C): no partial output, and the number goes back
+            try:
+                temporary.unlink(missing_ok=True)
+            except OSError:
+                pass
+            if numbers is not None:
+                warning = numbers.release()
+                if warning:
+                    click.echo(warning, err=True)
 
 
 def _sign_folder(source: Path, output: Path | None, key, certificate, chain, request, environment,
-                 output_format, *, kind, level) -> list[_Outcome]:
+                 output_format, *, kind, level, numbers: _ReservedNumbers | None = None) -> list[_Outcome]:
     if output is None:
         raise click.UsageError("ký cả thư mục cần -o THƯ-MỤC / signing a folder needs -o FOLDER")
     output.mkdir(parents=True, exist_ok=True)
@@ -282,5 +390,5 @@ def _sign_folder(source: Path, output: Path | None, key, certificate, chain, req
             pades = output_format == "pades" or (output_format == "auto" and path.suffix.lower() == ".pdf")
             target = output / (path.name if pades else path.name + ".p7s")
             outcomes.append(_sign_one(path, target, key, certificate, chain, request, environment, output_format,
-                                      kind=kind, level=level))
+                                      kind=kind, level=level, numbers=numbers))
     return outcomes
