@@ -79,6 +79,7 @@ class Principal:
     roles: frozenset[Role] = frozenset()
     agency_code: str | None = None
     user_id: int | None = None
+    official_id: int | None = None  # the roster official this person is (their own signature image)
 
     @property
     def label(self) -> str:
@@ -149,6 +150,7 @@ def create_user(
     roles: frozenset[Role],
     display_name: str | None = None,
     agency_code: str | None = None,
+    official_id: int | None = None,
     now: dt.datetime,
 ) -> User:
     """Add a user account; the caller commits. The password is only ever kept as its scrypt hash."""
@@ -167,6 +169,7 @@ def create_user(
         password_hash=hash_password(password),
         roles=",".join(sorted(role.value for role in roles)),
         agency_code=agency_code,
+        official_id=official_id,
         active=True,
         created_at=now,
     )
@@ -185,6 +188,7 @@ def user_principal(user: User) -> Principal:
         roles=roles,
         agency_code=user.agency_code,
         user_id=user.id,
+        official_id=user.official_id,
     )
 
 

@@ -106,3 +106,10 @@ class ServiceUnavailable(ServiceError):
 class NotAvailable(ServiceError):
     status = 501
     code = "not_available"
+
+
+class StampImageMissing(ServiceError):
+    """A signature that draws an image was prepared without one, and none is stored for its signer."""
+
+    status = 422
+    code = "stamp_image_missing"

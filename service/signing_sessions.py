@@ -184,6 +184,8 @@ def _signature_request(request: SessionRequest):
                 values[name] = fields[name]
     elif kind is SignatureKind.ISSUE:
         values["seal_image"] = StampImage.from_png(fields["seal_image"], role="seal")
+        if fields.get("seal_diameter_mm"):
+            values["seal_diameter_mm"] = fields["seal_diameter_mm"]
         values["agency_code"] = request.agency_code
         values["series"] = fields["series"]
     elif kind is SignatureKind.APPENDIX:

@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import (
     Boolean,
     DateTime,
+    Float,
     Integer,
     LargeBinary,
     MetaData,
@@ -64,6 +65,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(300))
     roles: Mapped[str] = mapped_column(String(200))  # comma-separated Role values
     agency_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # The roster official (ledger_officials.id) this account is, for an official's own signature image.
+    official_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
@@ -153,3 +156,18 @@ class Validation(Base):
     returned: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     receipt: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class StampImageRow(Base):
+    """A stored stamp image (Decree 30): an official's handwritten signature (owner_kind "official", owner the
+    roster official id) or an agency's seal (owner_kind "agency", owner the agency code, with its diameter)."""
+
+    __tablename__ = "service_stamp_images"
+
+    owner_kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # official | agency
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    png: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    diameter_mm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
+from service import stamp_images
 from service.accounts import Permission, create_api_key, create_user, parse_roles, parse_scopes
 from service.api import payload
 from service.audit import list_events
@@ -24,6 +25,7 @@ _USER_SCHEMA = {
         "roles": {"type": "array", "items": {"type": "string", "enum": ["administrator", "clerk", "official", "auditor"]}},
         "display_name": {"type": "string"},
         "agency_code": {"type": "string"},
+        "official_id": {"type": "integer", "description": "the roster official this person is (their signature image)"},
     },
 }
 
@@ -41,15 +43,20 @@ def _string_list(data: dict, name: str) -> list[str]:
 def add_user():
     principal = require(Permission.USERS)
     data = payload.json_object()
-    payload.reject_unknown(data, {"username", "password", "roles", "display_name", "agency_code"})
+    payload.reject_unknown(data, {"username", "password", "roles", "display_name", "agency_code", "official_id"})
     username = payload.text(data, "username", max_length=64)
     password = payload.text(data, "password", max_length=200)
     roles = parse_roles(_string_list(data, "roles"))
     display_name = payload.text(data, "display_name", required=False, max_length=200)
     agency = payload.code(data, "agency_code", required=False)
+    official_id = data.get("official_id")
+    if official_id is not None:
+        if not isinstance(official_id, int) or isinstance(official_id, bool) or official_id < 1:
+            raise BadRequest("Trường 'official_id' phải là số nguyên dương", "field 'official_id' must be a positive integer")
+        stamp_images.require_official(runtime().components.ledger, official_id)
     session = writing()
     user = create_user(session, username, password=password, roles=roles, display_name=display_name,
-                       agency_code=agency, now=runtime().clock())
+                       agency_code=agency, official_id=official_id, now=runtime().clock())
     session.commit()
     runtime().audit(principal.label, "user.create", "ok", target=username, detail={"roles": sorted(r.value for r in roles)})
     return jsonify(_user_json(user)), 201
@@ -61,6 +68,7 @@ def _user_json(user: User) -> dict:
         "display_name": user.display_name,
         "roles": user.roles.split(","),
         "agency_code": user.agency_code,
+        "official_id": user.official_id,
         "active": user.active,
     }
 

@@ -8,6 +8,7 @@ import re
 
 from flask import Blueprint, Response, jsonify, url_for
 
+from service import stamp_images
 from service.accounts import Permission
 from service.api import payload
 from service.api.documents import check_agency, document_file
@@ -44,8 +45,10 @@ PREPARE_SCHEMA = {
         "chain": {"type": "array", "items": {"type": "string", "format": "byte"}},
         "level": {"type": "string", "enum": list(LEVELS), "description": "B-T by default; issue: B-LT at least"},
         "agency_code": {"type": "string", "description": "for an uploaded document"},
-        "signature_image": {"type": "string", "format": "byte", "description": "approve: blue PNG"},
-        "seal_image": {"type": "string", "format": "byte", "description": "issue: red PNG"},
+        "signature_image": {"type": "string", "format": "byte",
+                            "description": "approve: blue PNG; default: the holder's stored image"},
+        "seal_image": {"type": "string", "format": "byte",
+                       "description": "issue: red PNG; default: the agency's stored seal image"},
         "title": {"type": "string"}, "signer_name": {"type": "string"},
         "series": {"type": "string", "description": "issue: the notation after the number, e.g. QĐ-UBND"},
         "notation": {"type": "string", "description": "appendix: e.g. 15/QĐ-UBND"},
@@ -129,11 +132,18 @@ def _parse_prepare(principal) -> SessionRequest:
             raise BadRequest("Ký phát hành cần văn bản đã đăng ký ('document_id') để cấp số",
                              "an issue signature needs a registered document ('document_id') to number")
     if kind == "approve":
-        fields["signature_image"] = payload.base64_bytes(data, "signature_image", max_length=2 * 1024 * 1024)
+        if data.get("signature_image"):
+            fields["signature_image"] = payload.base64_bytes(data, "signature_image", max_length=2 * 1024 * 1024)
+        else:  # none sent: the stored image of the certificate's holder (service.stamp_images)
+            fields["signature_image"] = stamp_images.signature_for(runtime().engine, components.ledger, certificate).png
         fields["title"] = payload.text(data, "title", required=False, max_length=200)
         fields["signer_name"] = payload.text(data, "signer_name", required=False, max_length=200)
     elif kind == "issue":
-        fields["seal_image"] = payload.base64_bytes(data, "seal_image", max_length=2 * 1024 * 1024)
+        if data.get("seal_image"):
+            fields["seal_image"] = payload.base64_bytes(data, "seal_image", max_length=2 * 1024 * 1024)
+        else:  # none sent: the agency's stored seal, at its stored real diameter
+            stored = stamp_images.seal_for(runtime().engine, agency)
+            fields["seal_image"], fields["seal_diameter_mm"] = stored.png, stored.diameter_mm
         fields["series"] = payload.text(data, "series", max_length=40)
     elif kind == "appendix":
         fields["notation"] = payload.text(data, "notation", max_length=100)
@@ -156,7 +166,8 @@ def _parse_prepare(principal) -> SessionRequest:
            responses={"201": json_response("the session and the digest to sign", SESSION_SCHEMA),
                       "400": json_response("invalid field or not a PDF"), "404": json_response("unknown document"),
                       "409": json_response("document already numbered or returned"),
-                      "422": json_response("the signing policy refuses (certificate type, order, validity)")})
+                      "422": json_response("the signing policy refuses (certificate type, order, validity), "
+                                           "or no image was sent and none is stored")})
 def prepare():
     principal = require(Permission.SIGN)
     request_values = _parse_prepare(principal)

@@ -73,8 +73,9 @@
     const entry = known.find((c) => c.id === certificates.value);
     if (!entry) { say(t("sign.choose_certificate"), "bad"); return; }
     const body = { kind: kind.value, document_id: Number(documents.value), certificate: entry.certificate, chain: entry.chain };
-    if (kind.value === "approve" || kind.value === "issue") {
-      if (!image.files[0]) { say(t("sign.need_image"), "bad"); return; }
+    // A chosen PNG overrides; without one the service uses the stored image of the certificate's holder
+    // (approve) or of the agency (issue), and says precisely which one is missing when there is none.
+    if ((kind.value === "approve" || kind.value === "issue") && image.files[0]) {
       body[kind.value === "approve" ? "signature_image" : "seal_image"] = await readBase64(image.files[0]);
     }
     const title = document.getElementById("title-line").value.trim();
@@ -96,6 +97,7 @@
       status.dataset.ledgerRecord = done.ledger_record;
       download.href = done.download_url;
       download.hidden = false;
+      image.value = "";  // an override is for one signature: never reuse a signature image as the seal
       preview.src = "/api/v1/documents/" + documents.value + "/file?revision=" + Date.now();
     } catch (error) {
       say(t("sign.failed") + ": " + error.message, "bad");

@@ -60,7 +60,22 @@ def log_in(page, base_url: str, username: str) -> None:
     page.click("#login-submit")
 
 
-def test_sign_through_the_bridge_then_download(web, browser, token_bridge, tmp_path):
+def store_signature_image(web, certificate) -> None:
+    """Put the token's personal certificate on the roster and store its holder's signature image (as the
+    administrator), so the page can approve without choosing a file."""
+    from ledger import enrol_certificate
+
+    official = enrol_certificate(web.app.extensions["kyso"].components.ledger, serial=certificate.serial_number,
+                                 agency_code="H26.10", kind="personal", full_name="Nguyễn Thị Thu Hà",
+                                 not_before=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+                                 not_after=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
+                                 identifiers=["CCCD:001190012345"])
+    stored = web.logged_in("admin").put(f"/api/v1/officials/{official.official_id}/signature-image",
+                                        json={"image": base64.b64encode(signature_png()).decode()})
+    assert stored.status_code == 200, stored.json
+
+
+def test_sign_through_the_bridge_then_download(web, browser, token_bridge, personal_rsa_token, tmp_path):
     dms = web.api("dms")
     pdf = decision_pdf(title="PHÓ CHỦ TỊCH", name="Nguyễn Thị Thu Hà")
     document = dms.post("/api/v1/documents", json={
@@ -72,13 +87,21 @@ def test_sign_through_the_bridge_then_download(web, browser, token_bridge, tmp_p
     page.wait_for_selector(f"#document option[value='{document['id']}']", state="attached")
     assert "Ký văn bản bằng thiết bị ký số" in page.inner_text("h1")
 
+    # No file chosen and no stored signature image: the service says which one is missing, nothing is signed.
     page.select_option("#kind", "approve")
-    page.set_input_files("#image", {"name": "chu-ky.png", "mimeType": "image/png", "buffer": signature_png()})
     page.fill("#title-line", "PHÓ CHỦ TỊCH")
     page.click("#load-certificates")
     page.wait_for_selector("#certificate option[data-kind='personal']", state="attached")
     personal = page.get_attribute("#certificate option[data-kind='personal']", "value")
     page.select_option("#certificate", personal)
+    page.click("#sign-submit")
+    page.wait_for_selector("#sign-status.bad", timeout=60_000)
+    serial = format(personal_rsa_token.certificate.serial_number, "x")
+    assert page.inner_text("#sign-status") == (
+        f"Ký số không thành công: Không gửi ảnh chữ ký và chứng thư {serial} không thuộc cán bộ nào trong danh "
+        "sách, nên không có ảnh chữ ký đã lưu")
+    # With the holder's image stored, the page approves without any file chosen.
+    store_signature_image(web, personal_rsa_token.certificate)
     page.click("#sign-submit")
     page.wait_for_selector("#sign-status.ok", timeout=60_000)
     assert page.inner_text("#sign-status") == "Ký số thành công"
