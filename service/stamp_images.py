@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from service.database import write_transaction
@@ -74,16 +75,24 @@ def holder_of(store, serial: int) -> int | None:
 
 def save(engine, owner_kind: str, owner: str, png: bytes, *, diameter_mm: float | None, actor: str,
          now: dt.datetime) -> StampImageRow:
-    with Session(engine, expire_on_commit=False) as db:
-        write_transaction(db)
-        row = db.get(StampImageRow, (owner_kind, owner))
-        if row is None:
-            row = StampImageRow(owner_kind=owner_kind, owner=owner)
-            db.add(row)
-        row.png, row.sha256, row.diameter_mm = png, hashlib.sha256(png).hexdigest(), diameter_mm
-        row.updated_by, row.updated_at = actor[:120], now
-        db.commit()
-    return row
+    """Insert or replace the owner's image. Two first writes racing on PostgreSQL: the loser's INSERT hits the
+    primary key, and it is retried once as a replacement (the last write wins, as for any replacement)."""
+    for attempt in (1, 2):
+        try:
+            with Session(engine, expire_on_commit=False) as db:
+                write_transaction(db)
+                row = db.get(StampImageRow, (owner_kind, owner))
+                if row is None:
+                    row = StampImageRow(owner_kind=owner_kind, owner=owner)
+                    db.add(row)
+                row.png, row.sha256, row.diameter_mm = png, hashlib.sha256(png).hexdigest(), diameter_mm
+                row.updated_by, row.updated_at = actor[:120], now
+                db.commit()
+            return row
+        except IntegrityError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def load(db: Session, owner_kind: str, owner: str) -> StampImageRow | None:

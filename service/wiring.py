@@ -115,7 +115,8 @@ def _part_migrations():
     return (migrate_ledger, migrate_ca)
 
 
-def add_user_account(settings, username: str, *, password: str, roles, display_name=None, agency_code=None) -> None:
+def add_user_account(settings, username: str, *, password: str, roles, display_name=None, agency_code=None,
+                     official_id: int | None = None) -> None:
     import datetime as dt
 
     from sqlalchemy.orm import Session
@@ -123,13 +124,19 @@ def add_user_account(settings, username: str, *, password: str, roles, display_n
     from service.accounts import create_user
     from service.audit import record_event
     from service.database import open_engine
+    from service.errors import NotFound
 
     engine = open_engine(settings.database_url)
     now = dt.datetime.now(dt.timezone.utc)
     try:
         with Session(engine) as db, db.begin():
+            if official_id is not None:
+                from ledger.models import Official
+
+                if db.get(Official, official_id) is None:
+                    raise NotFound(f"Không có cán bộ {official_id} trong danh sách", f"no official {official_id} on the roster")
             create_user(db, username, password=password, roles=roles, display_name=display_name,
-                        agency_code=agency_code, now=now)
+                        agency_code=agency_code, official_id=official_id, now=now)
         record_event(engine, actor="cli", action="user.create", outcome="ok", target=username,
                      detail={"roles": sorted(role.value for role in roles)}, now=now)
     finally:

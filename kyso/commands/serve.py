@@ -162,9 +162,11 @@ def _secret(password_env: str | None) -> str:
               type=click.Choice(["administrator", "clerk", "official", "auditor"]))
 @click.option("--display-name", default=None)
 @click.option("--agency", default=None, help="Agency code of the user.")
+@click.option("--official-id", type=click.IntRange(1), default=None,
+              help="The roster official this person is (for their own stored signature image).")
 @click.option("--password-env", default=None, help="Read the password from this environment variable.")
 @click.pass_obj
-def add_user(home, username: str, roles: tuple[str, ...], display_name, agency, password_env) -> None:
+def add_user(home, username: str, roles: tuple[str, ...], display_name, agency, official_id, password_env) -> None:
     """Create a user account of the web pages and the API."""
     from service.accounts import parse_roles
     from service.errors import ServiceError
@@ -174,7 +176,7 @@ def add_user(home, username: str, roles: tuple[str, ...], display_name, agency, 
     _migrate(settings)
     try:
         add_user_account(settings, username, password=_secret(password_env), roles=parse_roles(list(roles)),
-                         display_name=display_name, agency_code=agency)
+                         display_name=display_name, agency_code=agency, official_id=official_id)
     except ServiceError as exc:
         raise click.ClickException(f"{exc.message_vi} / {exc.message_en}") from exc
     click.echo(f"user {username} created ({', '.join(roles)})")

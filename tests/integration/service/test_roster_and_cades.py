@@ -8,7 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
 
+from kyso.config import Home
 from signer import sign_cades
 
 pytestmark = pytest.mark.integration
@@ -72,6 +75,20 @@ def kyso(home: Path, *args, env=None):
                           capture_output=True, text=True, timeout=120)
 
 
+def _roster_official(home: Path) -> int:
+    """Lê Thị Mai of OFFICIALS on the roster of the home's database; her roster id."""
+    from ledger import import_agencies_csv, import_officials_csv, open_store
+    from ledger.models import Official
+
+    store = open_store(Home.locate(home).database_url())
+    import_agencies_csv(store, AGENCIES)
+    import_officials_csv(store, OFFICIALS)
+    with store.transaction() as session:
+        official_id = session.scalar(select(Official.id).where(Official.person_id == "CCCD:001190022222"))
+    store.dispose()
+    return official_id
+
+
 def test_serve_account_commands(tmp_path):
     home = tmp_path / "home"
     created = kyso(home, "serve", "add-user", "vanthu", "--role", "clerk", "--password-env", "PW",
@@ -82,6 +99,20 @@ def test_serve_account_commands(tmp_path):
     assert again.returncode == 1 and "user vanthu already exists" in again.stderr
     short = kyso(home, "serve", "add-user", "ngan", "--role", "clerk", "--password-env", "PW", env={"PW": "short"})
     assert short.returncode == 1 and "password must have at least 10 characters" in short.stderr
+    # An official's account linked to their roster entry (their own stored signature image).
+    unknown = kyso(home, "serve", "add-user", "lanhdao", "--role", "official", "--official-id", "7",
+                   "--password-env", "PW", env={"PW": "mat-khau-lanh-dao"})
+    assert unknown.returncode == 1 and "no official 7 on the roster" in unknown.stderr
+    official_id = _roster_official(home)
+    linked = kyso(home, "serve", "add-user", "lanhdao", "--role", "official", "--official-id", str(official_id),
+                  "--password-env", "PW", env={"PW": "mat-khau-lanh-dao"})
+    assert (linked.returncode, linked.stdout.strip()) == (0, "user lanhdao created (official)")
+    from service.tables import User
+
+    engine = create_engine(Home.locate(home).database_url())
+    with Session(engine) as db:
+        assert db.scalar(select(User.official_id).where(User.username == "lanhdao")) == official_id
+    engine.dispose()
     key = kyso(home, "serve", "add-api-key", "truc-lien-thong", "--scope", "validate")
     assert key.returncode == 0 and key.stdout.startswith("kyso_")
     production = kyso(home, "serve", "--production")

@@ -200,6 +200,10 @@ def test_only_the_official_themself_and_the_agencys_clerk_may_set_images(signing
     assert admin.put(f"/api/v1/officials/{other}/signature-image", json={"image": B64(signature_png())}).status_code == 200
     assert admin.put("/api/v1/agencies/H26/seal-image", json={"image": B64(seal_png()), "diameter_mm": 40}).status_code == 200
     assert sorted(stored_rows(signing_world)) == [("agency", "H26"), ("official", str(other))]
+    replaced = admin.put("/api/v1/agencies/H26/seal-image", json={"image": B64(seal_png()), "diameter_mm": 42.5})
+    assert replaced.status_code == 200
+    assert admin.get("/api/v1/agencies/H26/seal-image").headers["X-Diameter-Mm"] == "42.5"
+    assert sorted(stored_rows(signing_world)) == [("agency", "H26"), ("official", str(other))]
 
 
 def test_prepare_without_image_and_none_stored_is_a_precise_422(signing_world, pki):
