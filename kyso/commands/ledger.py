@@ -76,17 +76,14 @@ def _read(path: str) -> str:
         raise _DataError(f"không đọc được {path} / cannot read {path}: {exc}") from exc
 
 
-@ledger.command("import-agencies")
-@click.argument("csv_file", type=click.Path(dir_okay=False))
-@click.pass_obj
-def import_agencies(home, csv_file):
-    """Add agencies from CSV: code, legacy_code, name, level, parent_code, valid_from, valid_until."""
-    from ledger import LedgerError, RosterImportError, import_agencies_csv
+def _import_roster_csv(home, csv_file: str, import_csv):
+    """Run one roster CSV import; every problem goes to stderr with its line and column, nothing is stored."""
+    from ledger import LedgerError, RosterImportError
 
     text = _read(csv_file)
     store = open_ledger(home)
     try:
-        added = import_agencies_csv(store, text, source=Path(csv_file).name)
+        return import_csv(store, text, source=Path(csv_file).name)
     except RosterImportError as exc:
         for problem in exc.problems:
             click.echo(str(problem), err=True)
@@ -95,6 +92,16 @@ def import_agencies(home, csv_file):
         raise _DataError(str(exc)) from exc
     finally:
         store.dispose()
+
+
+@ledger.command("import-agencies")
+@click.argument("csv_file", type=click.Path(dir_okay=False))
+@click.pass_obj
+def import_agencies(home, csv_file):
+    """Add agencies from CSV: code, legacy_code, name, level, parent_code, valid_from, valid_until."""
+    from ledger import import_agencies_csv
+
+    added = _import_roster_csv(home, csv_file, import_agencies_csv)
     click.echo(f"Đã thêm {len(added)} cơ quan / added {len(added)} agencies")
 
 
@@ -104,20 +111,9 @@ def import_agencies(home, csv_file):
 def import_officials(home, csv_file):
     """Add officials and their certificates from CSV: agency_code, full_name, title, identifiers,
     certificate_serial, certificate_not_before, certificate_not_after."""
-    from ledger import LedgerError, RosterImportError, import_officials_csv
+    from ledger import import_officials_csv
 
-    text = _read(csv_file)
-    store = open_ledger(home)
-    try:
-        added = import_officials_csv(store, text, source=Path(csv_file).name)
-    except RosterImportError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        raise _DataError(str(exc.vi + " / " + exc.en.split(":")[0])) from exc
-    except LedgerError as exc:
-        raise _DataError(str(exc)) from exc
-    finally:
-        store.dispose()
+    added = _import_roster_csv(home, csv_file, import_officials_csv)
     click.echo(f"Đã thêm {added} cán bộ / added {added} officials")
 
 
