@@ -8,7 +8,6 @@ desktop dialog, the console, a scripted one for tests, and `UnsafeAutoConsent` f
 from __future__ import annotations
 
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Protocol, TextIO, runtime_checkable
@@ -101,21 +100,10 @@ class DesktopConsent:
         self._zenity = shutil.which("zenity")
 
     def ask_consent(self, request: ConsentRequest) -> bool:
-        text = f"{request.message_vi}\n\n{request.message_en}"
-        if self._zenity:
-            result = subprocess.run(
-                [self._zenity, "--question", f"--title={self.title}", f"--text={text}", "--default-cancel"],
-                capture_output=True,
-            )
-            return result.returncode == 0
-        from tkinter import Tk, messagebox
+        from token_bridge.pin import ask_desktop_question
 
-        root = Tk()
-        root.withdraw()
-        try:
-            return bool(messagebox.askyesno(self.title, text, parent=root, default="no"))
-        finally:
-            root.destroy()
+        text = f"{request.message_vi}\n\n{request.message_en}"
+        return ask_desktop_question(self._zenity, self.title, text, default_cancel=True)
 
 
 def choose_consent_prompt() -> ConsentPrompt:

@@ -223,19 +223,24 @@ class DesktopPinPrompt:
 
     def confirm_final_try(self, request: PinRequest) -> bool:
         text = f"{FINAL_TRY_WARNING_VI}\n\n{FINAL_TRY_WARNING_EN}"
-        if self._zenity:
-            result = subprocess.run(
-                [self._zenity, "--question", f"--title={self.title}", f"--text={text}"], capture_output=True
-            )
-            return result.returncode == 0
-        from tkinter import Tk, messagebox
+        return ask_desktop_question(self._zenity, self.title, text)
 
-        root = Tk()
-        root.withdraw()
-        try:
-            return bool(messagebox.askyesno(self.title, text, parent=root, default="no"))
-        finally:
-            root.destroy()
+
+def ask_desktop_question(zenity: str | None, title: str, text: str, *, default_cancel: bool = False) -> bool:
+    """A yes/no dialog on the desktop: zenity when installed, tkinter otherwise; "no" is the default button."""
+    if zenity:
+        args = [zenity, "--question", f"--title={title}", f"--text={text}"]
+        if default_cancel:
+            args.append("--default-cancel")
+        return subprocess.run(args, capture_output=True).returncode == 0
+    from tkinter import Tk, messagebox
+
+    root = Tk()
+    root.withdraw()
+    try:
+        return bool(messagebox.askyesno(title, text, parent=root, default="no"))
+    finally:
+        root.destroy()
 
 
 def choose_pin_prompt() -> PinPrompt:
