@@ -14,7 +14,8 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from service.accounts import Permission
 from service.api import payload
-from service.errors import BadRequest, NotFound
+from service.api.documents import check_agency
+from service.errors import BadRequest, DocumentTooComplex, Forbidden, NotFound
 from service.evidence import cades_signer_serial, pdf_signature_evidence
 from service.guard import db, require, runtime, writing
 from service.openapi import json_response, operation
@@ -85,7 +86,10 @@ def _is_cades(filename: str) -> bool:
         "200": json_response("the report (DESIGN.md `kyso verify` JSON)", REPORT_SCHEMA),
         "400": json_response("no file, or a .p7s without its content"),
         "404": json_response("unknown document"),
+        "403": json_response("linking to a document of another agency, or without the 'documents' permission"),
         "413": json_response("upload too large"),
+        "422": json_response("a PDF beyond the service's PDF limits (decoded size, objects, signature fields, "
+                             "page tree, time) or a report beyond max_report_bytes"),
     },
 )
 def validate():
@@ -115,10 +119,19 @@ def validate():
             raise BadRequest(
                 f"Văn bản {document_id} không phải văn bản đến", f"document {document_id} is not an incoming document"
             )
+        _require_document_rights(principal, document)
     if content is None:
         report = components.verifier.verify_pdf(data, path=filename)
     else:
         report = components.verifier.verify_cades(data, content, path=filename)
+    refusal = report.limit_refusal
+    if refusal is not None:  # issue 9: a Flate bomb, 20,000 fields, a page tree 5,000 deep: nothing is kept
+        runtime().audit(principal.label, "validation.create", "refused", target=f"document:{document_id}"
+                        if document_id is not None else filename, detail={"reason": refusal.en})
+        raise DocumentTooComplex(refusal.vi, refusal.en, detail={"reason": "limit_exceeded"})
+    report_en = json.dumps(report.to_json("en"), ensure_ascii=False)
+    report_vi = json.dumps(report.to_json("vi"), ensure_ascii=False)
+    _check_report_size(report_en, report_vi)
     now = runtime().clock()
     validation = Validation(
         id=uuid.uuid4().hex,
@@ -126,8 +139,8 @@ def validate():
         filename=filename,
         sha256=hashlib.sha256(data).hexdigest(),
         indication=report.indication.value,
-        report_en=json.dumps(report.to_json("en"), ensure_ascii=False),
-        report_vi=json.dumps(report.to_json("vi"), ensure_ascii=False),
+        report_en=report_en,
+        report_vi=report_vi,
         document_id=document_id,
         returned=False,
         created_at=now,
@@ -155,6 +168,31 @@ def validate():
         "ledger_records": records,
     }
     return jsonify(body)
+
+
+def _check_report_size(*reports: str) -> None:
+    """Issue 9, item 3: a stored report is bounded (a 20,000-signature file once stored 24 MB)."""
+    limit = runtime().settings.max_report_bytes
+    size = max(len(report.encode("utf-8")) for report in reports)
+    if size > limit:
+        raise DocumentTooComplex(
+            f"Từ chối: báo cáo kiểm tra dài {size} byte, vượt giới hạn {limit} byte",
+            f"refused: the validation report would be {size} bytes, over the limit of {limit} bytes",
+            detail={"reason": "report_too_large", "limit": limit},
+        )
+
+
+def _require_document_rights(principal, document) -> None:
+    """Linking a validation to a document writes in that document's agency's name (ledger records, and a
+    return to its sender that blocks signing it): it needs the `documents` permission on that agency, not
+    just `validate` (issue 9, item 1)."""
+    if not principal.may(Permission.DOCUMENTS):
+        runtime().audit(principal.label, "denied:documents", "forbidden", target=f"document:{document.id}")
+        raise Forbidden(
+            "Cần quyền 'documents' để gắn kết quả kiểm tra vào văn bản",
+            "permission 'documents' is required to link a validation to a document",
+        )
+    check_agency(principal, document.agency_code)
 
 
 def _return_reason(report) -> str:
