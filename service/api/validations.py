@@ -48,9 +48,7 @@ def _document_id() -> int | None:
     value = request.args.get("document_id") or request.form.get("document_id")
     if value in (None, ""):
         return None
-    if not value.isdigit() or len(value) > 18:
-        raise BadRequest("'document_id' phải là số nguyên dương", "'document_id' must be a positive integer")
-    return int(value)
+    return payload.identifier(value, "document_id")
 
 
 def _is_cades(filename: str) -> bool:

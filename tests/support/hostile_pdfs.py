@@ -111,7 +111,8 @@ def looping_page_tree() -> bytes:
 
 
 def with_empty_signature_fields(pdf: bytes, count: int = 300) -> bytes:
-    """`pdf` with `count` empty (never signed) signature fields added as an incremental update."""
+    """`pdf` with `count` never-signed signature fields added as an incremental update: each has a /V
+    signature dictionary (so it looks filled) but no /Contents, i.e. no signature value."""
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     page_ref = writer.root["/Pages"]["/Kids"][0]
     form = writer.root.get("/AcroForm")
@@ -127,6 +128,9 @@ def with_empty_signature_fields(pdf: bytes, count: int = 300) -> bytes:
             pdf_name("/FT"): pdf_name("/Sig"), pdf_name("/T"): generic.TextStringObject(f"Empty{index}"),
             pdf_name("/Type"): pdf_name("/Annot"), pdf_name("/Subtype"): pdf_name("/Widget"),
             pdf_name("/Rect"): generic.ArrayObject([generic.NumberObject(0)] * 4), pdf_name("/P"): page_ref,
+            pdf_name("/V"): writer.add_object(generic.DictionaryObject({
+                pdf_name("/Type"): pdf_name("/Sig"), pdf_name("/Filter"): pdf_name("/Adobe.PPKLite"),
+                pdf_name("/SubFilter"): pdf_name("/ETSI.CAdES.detached")})),
         }))
         form["/Fields"].append(ref)
         annots.append(ref)
