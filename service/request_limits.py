@@ -20,7 +20,8 @@ class ChunkedBodyLimit:
 
     def __call__(self, environ, start_response):
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if chunked and not environ.get("CONTENT_LENGTH"):
+        # RFC 9112, 6.3: with Transfer-Encoding, any Content-Length is ignored (a smuggling vector otherwise).
+        if chunked:
             stream = environ["wsgi.input"]
             body = bytearray()
             while len(body) <= self.limit:

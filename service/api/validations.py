@@ -268,8 +268,8 @@ def _record_incoming(report, data: bytes, content: bytes | None, document, valid
 @operation("A stored validation report", tag="validations", permission="validate",
            parameters=[{"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}])
 def get_validation(validation_id: str):
-    require(Permission.VALIDATE)
-    validation = _find(validation_id)
+    principal = require(Permission.VALIDATE)
+    validation = _find(validation_id, principal)
     report = json.loads(validation.report_vi if _language() == "vi" else validation.report_en)
     return jsonify({
         "files": [report],
@@ -281,11 +281,33 @@ def get_validation(validation_id: str):
     })
 
 
-def _find(validation_id: str) -> Validation:
+def _find(validation_id: str, principal) -> Validation:
+    """A validation the caller may read (issue 9, item 12): its own, one linked to a document of an agency
+    the caller keeps documents for (`documents` permission, same rule as `check_agency`), or any for an
+    administrator. Others are reported as unknown: their
+    existence is none of the caller's business."""
     validation = db().get(Validation, validation_id[:32])
-    if validation is None:
+    if validation is None or not _may_read(principal, validation):
         raise NotFound(f"Không có kết quả kiểm tra {validation_id[:32]}", f"no validation {validation_id[:32]}")
     return validation
+
+
+def _may_read(principal, validation: Validation) -> bool:
+    from service.accounts import Role
+
+    if validation.principal == principal.label or Role.ADMINISTRATOR in principal.roles:
+        return True
+    if validation.document_id is None or not principal.may(Permission.DOCUMENTS):
+        return False
+    from ledger import get_document
+    from ledger.errors import LedgerError
+
+    try:
+        document = get_document(runtime().components.ledger, validation.document_id)
+    except LedgerError:
+        return False
+    # As `check_agency`: a principal bound to no agency keeps documents for all of them.
+    return principal.agency_code is None or document.agency_code == principal.agency_code
 
 
 @blueprint.get("/validations/<validation_id>/receipt")
@@ -296,8 +318,8 @@ def _find(validation_id: str) -> Validation:
     responses={"200": {"description": "PDF", "content": {"application/pdf": {}}}, "404": json_response("unknown")},
 )
 def receipt(validation_id: str):
-    require(Permission.VALIDATE)
-    validation = _find(validation_id)
+    principal = require(Permission.VALIDATE)
+    validation = _find(validation_id, principal)
     if validation.receipt is None:
         from service.receipt import build_receipt
 
