@@ -234,12 +234,14 @@ def _run_length(data: bytes, cap: int) -> bytes:
 
 
 def _filters(dictionary: bytes) -> list[bytes] | None:
-    """The filter names of a stream dictionary, or None when they are not written out directly."""
-    found = None
-    for found in _FILTER.finditer(dictionary):
-        pass
-    if found is None:
+    """The filter names of a stream dictionary ([] without /Filter), or None when they are not written out
+    directly (an indirect reference: the caller assumes the worst)."""
+    at = dictionary.rfind(b"/Filter")
+    if at < 0:
         return []
+    found = _FILTER.match(dictionary, at)
+    if found is None:
+        return None
     return [match.group(1) for match in _NAME.finditer(found.group(1))]
 
 
