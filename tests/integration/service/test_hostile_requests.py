@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import re
+import threading
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -176,3 +177,35 @@ def test_chunked_bodies_within_the_limit_are_read_whole_and_over_it_are_413(sqli
         assert (over.status_code, over.json["message"]) == (413, f"upload too large: at most {limit} bytes")
     finally:
         world.app.extensions["kyso"].engine.dispose()
+
+
+def test_prepare_and_complete_do_not_take_the_receipt_key_lock(signing_world, pki):
+    """Issue 9, item 2: the process-wide signer lock (now only the receipt key's) is never held across a
+    prepare or a complete: with it held by someone else, a whole signature still completes."""
+    components = signing_world.app.extensions["kyso"].components
+    api = signing_world.api("dms")
+    outcome = {}
+
+    def sign() -> None:
+        from policies.keys import DigestAlgorithm, SignatureScheme
+
+        prepared = api.post("/api/v1/signing-sessions", json={
+            "kind": "approve", "certificate": B64(pki.official_rsa.der), "document": B64(sample_decision()),
+            "filename": "quyet-dinh.pdf", "agency_code": "H26.10", "signature_image": B64(signature_png()),
+            "title": "GIÁM ĐỐC"})
+        outcome["prepared"] = prepared.status_code
+        value = pki.official_rsa.key.sign_digest(base64.b64decode(prepared.json["digest"]),
+                                                 digest_algorithm=DigestAlgorithm.SHA256,
+                                                 scheme=SignatureScheme(prepared.json["signature_algorithm"]))
+        done = api.post(f"/api/v1/signing-sessions/{prepared.json['id']}/signature", json={"signature": B64(value)})
+        outcome["completed"] = (done.status_code, done.json["signature_report"]["indication"])
+
+    assert components.signer_lock.acquire(timeout=5)
+    try:
+        signer = threading.Thread(target=sign)
+        signer.start()
+        signer.join(300)  # behind the lock it would still be waiting here
+        assert outcome == {"prepared": 201, "completed": (200, "TOTAL_PASSED")}
+    finally:
+        components.signer_lock.release()
+        signer.join(300)
