@@ -140,8 +140,10 @@ class PdfScan:
 
 
 # A stream keyword (not the end of `endstream`), then the end of line ISO 32000-1 7.3.8.1 requires.
-_STREAM = re.compile(rb"(?<!end)stream(?:\r\n|\n|\r)")
-_OBJECT = re.compile(rb"(?<![0-9])[0-9]{1,10}[ \t\r\n\f\x00]+[0-9]{1,5}[ \t\r\n\f\x00]+obj(?![A-Za-z])")
+# (Both patterns start with their literal, so the regex engine skips ahead fast over binary data; the
+# `endstream` matches are dropped in the loop.)
+_STREAM = re.compile(rb"stream(?:\r\n|\n|\r)")
+_OBJECT = re.compile(rb"obj(?![A-Za-z])")  # counted when a digit and a blank precede it: "12 0 obj"
 _FILTER = re.compile(rb"/Filter\s*(\[[^\]]{0,512}\]|/[A-Za-z0-9]+)")
 _NAME = re.compile(rb"/([A-Za-z0-9]+)")
 _OBJECT_STREAM = re.compile(rb"/Type\s*/ObjStm\b")
@@ -152,6 +154,14 @@ _HEX = {b"ASCIIHexDecode", b"AHx"}
 _A85 = {b"ASCII85Decode", b"A85"}
 _RUN_LENGTH = {b"RunLengthDecode", b"RL"}
 _DICTIONARY_WINDOW = 4096  # how far before `stream` its dictionary is looked for
+
+
+_BLANKS = b" \t\r\n\f\x00"
+
+
+def _is_object_header(data: bytes, at: int) -> bool:
+    """`obj` at `at` follows "<number> <generation> " (ISO 32000-1 7.3.10), e.g. "12 0 obj"."""
+    return at >= 2 and data[at - 1] in _BLANKS and 48 <= data[at - 2] <= 57
 
 
 class _Budget:
@@ -297,13 +307,15 @@ def scan_pdf(data: bytes, limits: PdfLimits, *, deadline: Deadline | None = None
     parser that has no limits of its own (pdfminer's text search) would inflate."""
     deadline = deadline or limits.deadline()
     budget = _Budget(limits, deadline)
-    objects = sum(1 for _ in _OBJECT.finditer(data))
+    objects = sum(1 for match in _OBJECT.finditer(data) if _is_object_header(data, match.start()))
     if objects > limits.max_objects:
         raise PdfLimitExceeded(Limit.OBJECTS, allowed=limits.max_objects)
     signature_fields = sum(1 for _ in _SIGNATURE_FIELD.finditer(data))
     streams = 0
     previous_end = 0
     for match in _STREAM.finditer(data):
+        if data[max(0, match.start() - 3):match.start()] == b"end":
+            continue
         streams += 1
         start = match.end()
         dictionary = data[max(previous_end, match.start() - _DICTIONARY_WINDOW):match.start()]
