@@ -7,12 +7,25 @@ still leaves its trace. Details are plain values chosen by the caller: never a P
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 import json
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from service.tables import AuditEvent
+
+
+def failed_login_actor(username: str, *, known: bool, secret: str) -> str:
+    """The actor of a failed login in the audit trail (issue 9, item 12). A name typed into the username
+    box may be a password typed in the wrong box, so it is never stored verbatim unless it is an existing
+    account's name: an unknown one is kept as a keyed digest, enough to see repeated tries of one name
+    without revealing it."""
+    if known:
+        return f"user:{username}"
+    digest = hmac.new(secret.encode(), username.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return f"user:?{digest[:16]}"
 
 
 def record_event(

@@ -84,6 +84,14 @@ class PolicyRefused(ServiceError):
     code = "policy_refused"
 
 
+class DocumentTooComplex(ServiceError):
+    """A PDF beyond the bounds of `policies.pdf_limits` (decoded bytes, objects, fields, page tree, time),
+    or a report too large to keep: refused before it costs more (issue 9)."""
+
+    status = 422
+    code = "document_too_complex"
+
+
 class SignatureMismatch(ServiceError):
     status = 422
     code = "signature_mismatch"

@@ -50,6 +50,8 @@ class ServiceSettings:
     # several gunicorn workers or hosts must share one from configuration.
     secret_key: str = field(default_factory=lambda: secrets.token_hex(32), repr=False)
     max_upload_bytes: int = 20 * 1024 * 1024
+    # A stored validation report (per language) is at most this large (issue 9: amplification).
+    max_report_bytes: int = 2 * 1024 * 1024
     signing_session_ttl_seconds: int = 600
     # The time-stamping authority (RFC 3161) for B-T and later; the demo PKI's /pki/tsa by default.
     tsa_url: str | None = None
@@ -73,6 +75,7 @@ class ServiceSettings:
         {
             "secret_key",
             "max_upload_bytes",
+            "max_report_bytes",
             "signing_session_ttl_seconds",
             "tsa_url",
             "bridge_url",
@@ -104,7 +107,7 @@ class ServiceSettings:
             if len(secret) < 32:
                 raise ServiceConfigError("[service] secret_key: at least 32 characters")
             values["secret_key"] = secret
-        for name in ("max_upload_bytes", "signing_session_ttl_seconds", "trusted_proxies"):
+        for name in ("max_upload_bytes", "max_report_bytes", "signing_session_ttl_seconds", "trusted_proxies"):
             if name in mapping:
                 number = _as_int(name, mapping[name])
                 if number < (0 if name == "trusted_proxies" else 1):

@@ -23,7 +23,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from service.database import write_transaction
-from service.errors import BadRequest, Conflict, Gone, NotFound, PolicyRefused
+from service.errors import BadRequest, Conflict, DocumentTooComplex, Gone, NotFound, PolicyRefused
 from service.tables import DocumentFile, SigningSession
 from service.translation import library_errors
 
@@ -126,6 +126,9 @@ def check_policy(request: SessionRequest, *, components) -> None:
     prior = []
     if request.kind != "approve":
         report = components.verifier.verify_pdf(request.content, path=request.filename)
+        refusal = report.limit_refusal
+        if refusal is not None:  # issue 9: refused before any signing work
+            raise DocumentTooComplex(refusal.vi, refusal.en, detail={"reason": "limit_exceeded"})
         for signature in report.signatures:
             if signature.kind.value == "timestamp":
                 continue
@@ -222,9 +225,10 @@ def prepare_session(request: SessionRequest, *, principal, components, engine, c
                 year = now.astimezone(VIETNAM).year
                 fields["incoming_number"] = numbers.allocate(request.agency_code, year, INCOMING_SERIES)
             signature_request = _signature_request(SessionRequest(**{**request.__dict__, "fields": fields}))
-            with components.signer_lock:
-                prepared = prepare(request.content, certificate=request.certificate, chain=request.chain,
-                                   request=signature_request, environment=environment)
+            # No process-wide lock here (issue 9): this parses an untrusted document, bounded by the
+            # environment's PDF limits; a hostile file must not make every other prepare wait.
+            prepared = prepare(request.content, certificate=request.certificate, chain=request.chain,
+                               request=signature_request, environment=environment)
         row = _store_session(request, prepared, fields, session_id=session_id, principal=principal,
                              engine=engine, now=now, expires_at=expires_at, reserved=bool(numbers.taken))
     except BaseException:
@@ -326,9 +330,8 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
             )
     with library_errors():
         state = SigningState.from_json(row.state)
-        with components.signer_lock:
-            signed = complete(state, signature_value, environment=components.signing,
-                              used_states=_SessionClaim(engine, row.id, now=now))
+        signed = complete(state, signature_value, environment=components.signing,
+                          used_states=_SessionClaim(engine, row.id, now=now))
     try:
         report = components.verifier.verify_pdf(signed.pdf, path=row.filename)
         mine = next((s for s in report.signatures if s.field == signed.field_name), None)

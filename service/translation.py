@@ -50,6 +50,7 @@ def _signer_error(exc) -> errors.ServiceError:
 
     vi, en = _split(exc.message)
     mapping = [
+        (signer_errors.DocumentTooComplex, errors.DocumentTooComplex),
         (signer_errors.DocumentError, errors.NotAPdf if isinstance(exc, signer_errors.NotAPdf) else errors.BadRequest),
         (signer_errors.AppearanceError, errors.BadRequest),
         (signer_errors.CertificateError, errors.PolicyRefused),

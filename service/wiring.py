@@ -24,6 +24,8 @@ class Components:
     ca_certificates: tuple[x509.Certificate, ...] = ()  # roots and intermediates, to complete chains
     authority: Any = None  # ca.authority.Authority
     receipt_signer: Any = None  # (DigestSigner, certificate, chain) that signs verification receipts
+    # Serialises the receipt key (a PKCS#11 token: one lock per process, DESIGN.md) over the service's own
+    # receipt PDF. Never held across work on an untrusted document (issue 9).
     signer_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -58,6 +60,7 @@ class Components:
             other_certs=intermediates,
             revocation_mode=revocation_mode,
             numbers=SqlNumberAllocator(store, clock=clock),
+            pdf_limits=settings.pdf_limits,  # one set of PDF bounds for signing and verifying (issue 9)
             **({"clock": clock} if clock else {}),
         )
         return cls(

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from asn1crypto import x509
 
+from policies.pdf_limits import PdfLimits
 from signer.request import NumberAllocator
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -31,6 +32,8 @@ class SigningEnvironment:
       revoked, tolerate unreachable responders), "hard-fail" (also refuse when no answer), "off".
     - `numbers`: the allocator for `issue` numbers (the ledger in the service).
     - `check_cache_seconds`: how long a passed path/revocation check of a certificate is reused (0: never).
+    - `pdf_limits`: the bounds on what one document may make us do (decoded bytes, objects, page-tree
+      depth, time: `policies.pdf_limits`); a document beyond them is refused with `DocumentTooComplex`.
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class SigningEnvironment:
         http_timeout: float = 60.0,
         tsa_attempts: int = 3,
         check_cache_seconds: float = 300.0,
+        pdf_limits: PdfLimits | None = None,
     ):
         if revocation_mode not in ("soft-fail", "hard-fail", "off"):
             raise ValueError(f"revocation_mode must be soft-fail, hard-fail or off, not {revocation_mode!r}")
@@ -59,6 +63,7 @@ class SigningEnvironment:
         self.http_timeout = http_timeout
         self.tsa_attempts = tsa_attempts
         self.check_cache_seconds = check_cache_seconds
+        self.pdf_limits = pdf_limits or PdfLimits()
         self._timestamper = None
         self._checked: dict[bytes, datetime] = {}  # certificate SHA-256 -> when its path and status passed
 

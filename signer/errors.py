@@ -32,6 +32,15 @@ class EncryptedPdf(DocumentError):
     pass
 
 
+class DocumentTooComplex(DocumentError):
+    """The document exceeds a bound of `policies.pdf_limits.PdfLimits` (a Flate bomb, a page tree 5,000
+    levels deep or looping, thousands of fields); `limit` names which."""
+
+    def __init__(self, message: str, *, limit):
+        super().__init__(message)
+        self.limit = limit
+
+
 # Appearance -------------------------------------------------------------------------------------------
 class AppearanceError(SignerError):
     """The appearance cannot be drawn: a bad image, a missing place, a character the font lacks."""

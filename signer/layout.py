@@ -133,7 +133,7 @@ def _translated():
 
     try:
         yield
-    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except (PDFSyntaxError, PSException, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise BrokenPdf(f"không đọc được nội dung văn bản / cannot read the document text: {exc}") from exc
 
 

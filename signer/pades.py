@@ -21,8 +21,9 @@ from asn1crypto import cms, x509
 
 from policies.identity import parse_identity
 from policies.keys import DigestSigner
+from policies.pdf_limits import Deadline, PdfLimits
 from signer import appearance as drawings
-from signer import placement
+from signer import guard, placement
 from signer.cms import (
     certificate_store,
     check_scheme,
@@ -35,6 +36,7 @@ from signer.environment import VIETNAM, SigningEnvironment
 from signer.errors import (
     BrokenPdf,
     DocumentError,
+    DocumentTooComplex,
     EncryptedPdf,
     KeyMismatch,
     NotAPdf,
@@ -82,29 +84,47 @@ class SignedDocument:
 
 
 # Opening ----------------------------------------------------------------------------------------------
-def open_document(document: bytes):
-    """An incremental writer over `document`, or a precise refusal (not a PDF, broken, encrypted)."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.pdf_utils.misc import PdfError
+def open_document(document: bytes, *, limits: PdfLimits | None = None, deadline: Deadline | None = None):
+    """An incremental writer over `document`, or a precise refusal (not a PDF, broken, encrypted, or over
+    the `limits`: issue 9). Nothing reads the document before `signer.guard` has scanned it."""
+    from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError
 
     if not isinstance(document, (bytes, bytearray)) or b"%PDF-" not in bytes(document[:1024]):
         raise NotAPdf("tệp không phải là PDF / the file is not a PDF")
+    limits = limits or PdfLimits()
+    deadline = deadline or limits.deadline()
+    document = bytes(document)
     try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(document), strict=False)
-    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        writer = guard.guarded_writer(document, limits, deadline)
+    except PdfDecodeLimitError as exc:
+        raise DocumentTooComplex(f"tệp PDF vượt giới hạn giải nén / the PDF exceeds the decoding limits: {exc}",
+                                 limit=None) from exc
+    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
         raise BrokenPdf(f"tệp PDF bị hỏng / the PDF is broken: {exc}") from exc
     if writer.prev.encrypted:
         raise EncryptedPdf(
             "tệp PDF được mã hóa: hãy gỡ mật khẩu trước khi ký / the PDF is encrypted: remove the password first"
         )
     try:
+        guard.check_page_tree(writer.root, limits, deadline)  # before anything recursive descends it
         page_count = int(writer.root["/Pages"]["/Count"])
         if page_count < 1:
             raise ValueError("no pages")
         writer.find_page_for_modification(0)
-    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+    except DocumentError:
+        raise
+    except (PdfError, ValueError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
         raise BrokenPdf(f"tệp PDF bị hỏng (cây trang) / the PDF is broken (page tree): {exc}") from exc
     return writer, page_count
+
+
+def _check_deadline(deadline: Deadline) -> None:
+    from policies.pdf_limits import PdfLimitExceeded
+
+    try:
+        deadline.check()
+    except PdfLimitExceeded as exc:
+        raise DocumentTooComplex(str(exc), limit=exc.limit) from exc
 
 
 # Prepare ----------------------------------------------------------------------------------------------
@@ -163,7 +183,8 @@ async def async_prepare(document, *, certificate, chain=(), request, environment
     from pyhanko.stamp.noop import NoOpStampStyle
 
     moment = environment.now().astimezone(VIETNAM).replace(microsecond=0)
-    writer, page_count = open_document(document)
+    deadline = environment.pdf_limits.deadline()
+    writer, page_count = open_document(document, limits=environment.pdf_limits, deadline=deadline)
     scheme = request.scheme or default_scheme(certificate)
     check_scheme(certificate, scheme)
     if request.level.has_timestamp and environment.tsa_url is None:
@@ -182,8 +203,9 @@ async def async_prepare(document, *, certificate, chain=(), request, environment
             plan = await placement.plan_issue(document, writer, request, environment, moment)
         else:
             plan = placement.plan_text(writer, request, certificate, moment)
-    except (PdfError, KeyError, IndexError, TypeError, AttributeError) as exc:
+    except (PdfError, KeyError, IndexError, TypeError, AttributeError, RecursionError) as exc:
         raise BrokenPdf(f"tệp PDF bị hỏng / the PDF is broken: {exc}") from exc
+    _check_deadline(deadline)
 
     field_name = plan.existing_field or request.field_name or _field_name(writer, kind)
     mechanism = signature_mechanism(scheme, request.digest_algorithm)

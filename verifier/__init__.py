@@ -18,8 +18,10 @@ Public API (for `kyso verify` and the service):
 `ValidationSettings` fields: explicit_roots, anchor_candidates (kept only when they match an enabled SHA-256
 pin of policies/data/trust_anchors.toml), anchors, intermediates, policy (policies.validation), offline,
 allow_aia, http (timeouts, retries, URL rewrites), at (validate as of a time). A `Verifier` shares its trust
-manager, HTTP cache, chain-result cache and event loop across every file; it serialises validations (one
-at a time per Verifier: scale with processes or one Verifier per worker thread).
+manager, HTTP cache and chain-result cache across every file; each calling thread runs on its own event loop
+(no lock is held across a file). `settings.pdf_limits` (policies.pdf_limits) bounds what one file may cost:
+a file beyond it is TOTAL_FAILED / FORMAT_FAILURE with message code `LIMIT_MESSAGE` ("format.limit-exceeded")
+and `report.limit_refusal` set.
 
 Indications: per signature TOTAL_PASSED, or TOTAL_FAILED / INDETERMINATE with an ETSI EN 319 102-1
 sub-indication; changes after signing that the policy refuses are TOTAL_FAILED / SIG_CONSTRAINTS_FAILURE
@@ -30,14 +32,14 @@ art. 14: copies are signed that way). Stable machine codes are in `SignatureRepo
 
 from verifier.errors import NotPassed, SettingsError, VerifierError
 from verifier.report import (
-    FileReport, Indication, Message, Modifications, SignatureKind, SignatureReport, SubIndication, TimeSource,
+    LIMIT_MESSAGE, FileReport, Indication, Message, Modifications, SignatureKind, SignatureReport, SubIndication, TimeSource,
 )
 from verifier.settings import ValidationSettings
 from verifier.text import render_text, render_summary
 from verifier.validator import Verifier
 
 __all__ = [
-    "FileReport", "Indication", "Message", "Modifications", "NotPassed", "SettingsError", "SignatureKind",
+    "LIMIT_MESSAGE", "FileReport", "Indication", "Message", "Modifications", "NotPassed", "SettingsError", "SignatureKind",
     "SignatureReport", "SubIndication", "TimeSource", "ValidationSettings", "Verifier", "VerifierError",
     "render_summary", "render_text",
 ]

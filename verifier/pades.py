@@ -18,12 +18,14 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
 from policies.anchors import fingerprint
+from policies.pdf_limits import Limit, PdfLimitExceeded, PdfLimits, scan_pdf, walk_page_tree
 from policies.identity import HolderKind, parse_identity
 from policies.signing import PriorSignature, check_signature_order
 from verifier.cms import check_timestamp_token
+from verifier.guard import decode_limits
 from verifier.modifications import describe, judge_integrity
 from verifier.report import (
-    FileReport, Indication, Message, Modifications, Severity, SignatureKind, SignatureReport, SubIndication,
+    LIMIT_MESSAGE, FileReport, Indication, Message, Modifications, Severity, SignatureKind, SignatureReport, SubIndication,
     TimeSource,
 )
 from verifier.signature import DocumentData, Environment, decide, judge_cms_signer
@@ -38,19 +40,44 @@ def read_document_data(reader: PdfFileReader) -> DocumentData:
     return DocumentData(tuple(dss.load_certs()), tuple(context.crls), tuple(context.ocsps))
 
 
+def limit_report(path: str, exc: PdfLimitExceeded) -> FileReport:
+    return FileReport.format_failure(path, Message(LIMIT_MESSAGE, exc.english, exc.vietnamese, Severity.ERROR))
+
+
 async def judge_pdf(data: bytes, *, path: str, env: Environment) -> FileReport:
+    """The report of one PDF; bounded by `env.pdf_limits` (issue 9): a file beyond them is a FORMAT_FAILURE
+    with the message `LIMIT_MESSAGE` naming the bound, and nothing of it is judged."""
+    limits = env.pdf_limits or PdfLimits()
+    deadline = limits.deadline()
+    try:
+        return await _judge_pdf(data, path=path, env=env, limits=limits, deadline=deadline)
+    except PdfLimitExceeded as exc:
+        return limit_report(path, exc)
+
+
+async def _judge_pdf(data: bytes, *, path: str, env: Environment, limits: PdfLimits, deadline) -> FileReport:
     if not data.lstrip()[:5].startswith(b"%PDF-"):
         return FileReport.format_failure(path, Message(
             "format.not-pdf", "the file is not a PDF document (no %PDF- header)",
             "tệp không phải văn bản PDF (thiếu phần đầu %PDF-)", Severity.ERROR))
+    scan_pdf(data, limits, deadline=deadline)  # before any parser inflates or recurses into it
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader = PdfFileReader(io.BytesIO(data), strict=False, decode_limits=decode_limits(limits))
         if reader.encrypted:
             result = reader.decrypt("")
             if getattr(result, "status", None) is not None and result.status.name == "FAILED":
                 raise _Encrypted()
+        walk_page_tree(reader.root, limits, deadline=deadline)
         signatures, broken = _embedded_signatures(reader)
+        if len(signatures) + len(broken) > limits.max_signature_fields:
+            raise PdfLimitExceeded(Limit.SIGNATURE_FIELDS, allowed=limits.max_signature_fields)
         document = read_document_data(reader)
+    except PdfLimitExceeded:
+        raise
+    except pdf_misc.PdfDecodeLimitError as exc:
+        return FileReport.format_failure(path, Message(
+            LIMIT_MESSAGE, f"refused: the PDF exceeds the decoding limits ({exc})",
+            f"từ chối: tệp PDF vượt giới hạn giải nén ({exc})", Severity.ERROR))
     except _Encrypted:
         return FileReport.format_failure(path, Message(
             "format.encrypted", "the PDF is encrypted with a password; it cannot be validated without it",
@@ -73,6 +100,7 @@ async def judge_pdf(data: bytes, *, path: str, env: Environment) -> FileReport:
         embedded = signatures[index]
         if embedded.sig_object_type != "/DocTimeStamp":
             continue
+        deadline.check()
         try:
             report = await judge_document_timestamp(
                 embedded, env=env, document=document, moment=proven_time(embedded.signed_revision))
@@ -84,6 +112,7 @@ async def judge_pdf(data: bytes, *, path: str, env: Environment) -> FileReport:
     for index, embedded in enumerate(signatures):
         if index in judged:
             continue
+        deadline.check()
         try:
             judged[index] = await judge_signature(embedded, env=env, document=document,
                                                   tst_moment=proven_time(embedded.signed_revision))
@@ -110,13 +139,26 @@ def _embedded_signatures(reader: PdfFileReader):
     """The filled signature fields, in signing order; a field whose signature cannot even be parsed is
     returned apart (name, error) so that it gets its own FORMAT_FAILURE and the others are still judged."""
     good, broken = [], []
-    for name, _, field in enumerate_sig_fields(reader, filled_status=True):
+    for name, value, field in enumerate_sig_fields(reader, filled_status=True):
+        if not _has_signature_value(value):
+            continue  # issue 9: a field without a signature value is not a signature (nor a record)
         try:
             good.append(EmbeddedPdfSignature(reader, field, name))
         except Exception as exc:  # noqa: BLE001 - hostile input
             broken.append((name, exc))
     good.sort(key=lambda e: e.signed_revision)
     return good, broken
+
+
+def _has_signature_value(value) -> bool:
+    """ISO 32000-1 12.8.1: a signature dictionary carries the signature in /Contents; without one (or
+    with an empty one) the field was never signed."""
+    try:
+        value = value.get_object()
+        contents = value.get("/Contents") if hasattr(value, "get") else None
+        return contents is not None and len(bytes(contents)) > 0
+    except Exception:  # noqa: BLE001 - hostile input: a broken /V is judged (as malformed) by the caller
+        return True
 
 
 class _Encrypted(Exception):

@@ -81,6 +81,9 @@ class Severity(enum.Enum):
     ERROR = "error"
 
 
+LIMIT_MESSAGE = "format.limit-exceeded"  # a file refused by `policies.pdf_limits` (callers may answer 422)
+
+
 @dataclass(frozen=True)
 class Message:
     """A fact or finding a person reads, in both languages, with a stable code for machines."""
@@ -210,6 +213,11 @@ class FileReport:
     @property
     def passed(self) -> bool:
         return self.indication is Indication.TOTAL_PASSED
+
+    @property
+    def limit_refusal(self) -> "Message | None":
+        """The message of a file refused by `policies.pdf_limits` (nothing of it was judged), or None."""
+        return next((m for m in self.messages if m.code == LIMIT_MESSAGE), None)
 
     def require_passed(self) -> "FileReport":
         """A gate for callers that need yes or no: raises `NotPassed` unless TOTAL_PASSED."""

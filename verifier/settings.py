@@ -16,6 +16,7 @@ from asn1crypto import x509
 
 from policies.anchors import AnchorSet, load_certificates
 from policies.decision import PolicyError
+from policies.pdf_limits import PdfLimits, PdfLimitsError
 from policies.validation import ValidationPolicy
 from verifier.errors import SettingsError
 from verifier.fetching import HttpSettings, UrlRewrite
@@ -25,7 +26,7 @@ DEFAULT_REWRITES = (UrlRewrite("http://ocsp.ca.ptc", "http://ocsp.ca.gov.vn"),)
 
 KNOWN_KEYS = frozenset({
     "trust", "trust_store", "anchors", "intermediates", "offline", "allow_aia", "timeout", "retries",
-    "url_rewrites", "policy", "cache_seconds",
+    "url_rewrites", "policy", "cache_seconds", "pdf_limits",
 })
 
 
@@ -43,6 +44,8 @@ class ValidationSettings:
     http: HttpSettings = field(default_factory=lambda: HttpSettings(rewrites=DEFAULT_REWRITES))
     cache_seconds: float = 600.0
     at: datetime | None = None  # validate as of this time instead of now (`--at`)
+    # Bounds on what one file may make us do (issue 9: Flate bombs, 20,000 fields, deep page trees).
+    pdf_limits: PdfLimits = field(default_factory=PdfLimits)
 
     def with_trust(self, *certificates: tuple[str, x509.Certificate]) -> "ValidationSettings":
         return replace(self, explicit_roots=self.explicit_roots + tuple(certificates))
@@ -83,12 +86,19 @@ class ValidationSettings:
                 rewrites=tuple(UrlRewrite(str(k), str(v)) for k, v in rewrites.items()) + DEFAULT_REWRITES,
             )
             cache_seconds = float(mapping.get("cache_seconds", 600))
+            limits = mapping.get("pdf_limits", {})
+            if not isinstance(limits, Mapping):
+                raise SettingsError("[verifier] pdf_limits must be a table (max_decoded_bytes = ..., ...)")
+            pdf_limits = PdfLimits.from_config(limits)
+        except PdfLimitsError as exc:
+            raise SettingsError(f"[verifier.pdf_limits]: {exc}") from exc
         except (TypeError, ValueError) as exc:
             raise SettingsError(f"[verifier]: {exc}") from exc
         return cls(
             explicit_roots=explicit, anchor_candidates=candidates, anchors=anchors, intermediates=intermediates,
             policy=policy, offline=_as_bool(mapping.get("offline", False)),
             allow_aia=_as_bool(mapping.get("allow_aia", True)), http=http, cache_seconds=cache_seconds,
+            pdf_limits=pdf_limits,
         )
 
 

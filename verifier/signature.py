@@ -70,6 +70,7 @@ class Environment:
     now: datetime
     chain_cache: object = None  # verifier.chain.ChainCache shared by the Verifier, or None
     url_of: object = None  # (DER of a CRL / OCSP response) -> the URL it was fetched from, or None
+    pdf_limits: object = None  # policies.pdf_limits.PdfLimits (defaults when None)
 
 
 def kind_of(identity) -> SignatureKind:

@@ -33,8 +33,10 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 
 
 class Verifier:
-    """Validates PDFs and CAdES signatures into `FileReport`s. Thread-safe (validations are serialised);
-    create one per process or worker and keep it."""
+    """Validates PDFs and CAdES signatures into `FileReport`s. Thread-safe: each thread runs its
+    validations on its own event loop, so one slow or hostile file never holds up the others (issue 9: no
+    process-wide lock across work on untrusted input); the caches they share lock themselves. Create one
+    per process or worker and keep it."""
 
     def __init__(self, settings: ValidationSettings | None = None, *,
                  clock: Callable[[], datetime] | None = None, max_bytes: int = DEFAULT_MAX_BYTES):
@@ -52,8 +54,10 @@ class Verifier:
         # MD2/MD5 and RSA keys under 2048 bits in the chain are refused outright.
         self._algorithm_policy = DisallowWeakAlgorithmsPolicy(weak_hash_algos=frozenset({"md2", "md5"}),
                                                               rsa_key_size_threshold=2048)
-        self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
+        self._lock = threading.Lock()  # guards the list of loops, never a validation
+        self._loops: list[asyncio.AbstractEventLoop] = []
+        self._local = threading.local()
+        self._closed = False
 
     @property
     def fetched_urls(self) -> list[str]:
@@ -62,8 +66,11 @@ class Verifier:
 
     def close(self) -> None:
         with self._lock:
-            if not self._loop.is_closed():
-                self._loop.close()
+            self._closed = True
+            loops, self._loops = self._loops, []
+        for loop in loops:
+            if not loop.is_closed() and not loop.is_running():
+                loop.close()
 
     def __enter__(self) -> "Verifier":
         return self
@@ -97,14 +104,20 @@ class Verifier:
 
         # `at` moves the reference time: revocation freshness then differs, so nothing is reused.
         return Environment(policy=settings.policy, new_context=new_context, now=settings.at or self._clock(),
-                           chain_cache=None if settings.at else self._chain_cache, url_of=self._cache.url_of)
+                           chain_cache=None if settings.at else self._chain_cache, url_of=self._cache.url_of,
+                           pdf_limits=settings.pdf_limits)
 
     def _run(self, coroutine):
+        loop = getattr(self._local, "loop", None)
         with self._lock:
-            if self._loop.is_closed():
+            if self._closed:
                 coroutine.close()
                 raise VerifierError("this Verifier is closed; create a new one")
-            return self._loop.run_until_complete(coroutine)
+            if loop is None or loop.is_closed():
+                loop = asyncio.new_event_loop()
+                self._local.loop = loop
+                self._loops.append(loop)
+        return loop.run_until_complete(coroutine)
 
     def verify_pdf(self, data: bytes, *, path: str = "<memory>") -> FileReport:
         """Every signature and document timestamp of a PDF. Never raises for a bad or hostile file."""

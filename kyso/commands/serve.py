@@ -108,7 +108,7 @@ def wsgi_app():
 @click.group(invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--production", is_flag=True, help="Run gunicorn (several worker processes) instead of the development server.")
+@click.option("--production", is_flag=True, help="Run gunicorn (several worker processes) instead of the development server; the session cookie is then Secure (HTTPS only).")
 @click.option("--workers", default=4, show_default=True, type=click.IntRange(1, 64), help="gunicorn workers (--production).")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, production: bool, workers: int) -> None:
@@ -124,6 +124,8 @@ def serve(ctx: click.Context, host: str, port: int, production: bool, workers: i
                 "--production needs [service] secret_key (or KYSO_SERVICE_SECRET_KEY) shared by all workers"
             )
         os.environ["KYSO_HOME"] = str(home.path)
+        # Issue 9, item 12: in production the session cookie travels over HTTPS only (TLS at the proxy).
+        os.environ["KYSO_SERVICE_COOKIE_SECURE"] = "true"
         command = [
             sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             # DOMAIN.md: real TSAs and OCSP responders can take seconds to minutes; gunicorn's default 30 s

@@ -121,13 +121,15 @@ def revoke_api_key(name: str):
 
 @blueprint.get("/audit")
 @operation("The latest audit events", tag="administration", permission="audit",
-           parameters=[{"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}},
+           parameters=[{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
                        {"name": "action", "in": "query", "schema": {"type": "string"}}])
 def audit_events():
     require(Permission.AUDIT)
-    try:
-        limit = min(int(request.args.get("limit", 100)), 1000)
-    except ValueError as exc:
-        raise BadRequest("Tham số 'limit' phải là số nguyên", "query parameter 'limit' must be an integer") from exc
+    value = request.args.get("limit", "100")
+    # Issue 9, item 12: `limit=-1` once returned every row; only 1..1000 is a page.
+    if not (value.isascii() and value.isdigit() and len(value) <= 4 and 1 <= int(value) <= 1000):
+        raise BadRequest("Tham số 'limit' phải là số nguyên từ 1 đến 1000",
+                         "query parameter 'limit' must be an integer from 1 to 1000")
+    limit = int(value)
     return jsonify({"events": list_events(db(), limit=limit, action=request.args.get("action"))})
 

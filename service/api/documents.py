@@ -73,6 +73,7 @@ def _datetime(data: dict, name: str, *, default: dt.datetime) -> dt.datetime:
         ) from exc
     if moment.tzinfo is None:
         raise BadRequest(f"Trường '{name}' thiếu múi giờ (+07:00)", f"field '{name}' lacks its UTC offset (+07:00)")
+    payload.check_year(moment.year, name)
     return moment
 
 

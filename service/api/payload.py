@@ -17,6 +17,10 @@ from flask import request
 
 from service.errors import BadRequest, NotAPdf
 
+MAX_IDENTIFIER = 2**31 - 1  # ids are INTEGER columns: 32-bit signed on PostgreSQL
+MAX_JSON_DEPTH = 32  # our bodies nest three levels; anything deeper is hostile (issue 9, item 11)
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2100  # document dates outside these are typing errors or hostile
+
 CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # agency codes such as 000.00.00.G22, MST:0100686209
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
@@ -24,10 +28,47 @@ MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 def json_object() -> dict:
     if not request.is_json:
         raise BadRequest("Nội dung phải là JSON (Content-Type: application/json)", "body must be JSON (application/json)")
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # the C decoder gives up on [[[[...]]]] 100,000 deep
+        data = None
+        _too_deep()
     if not isinstance(data, dict):
         raise BadRequest("Nội dung JSON phải là một đối tượng", "JSON body must be an object")
+    if _depth(data) > MAX_JSON_DEPTH:
+        _too_deep()
     return data
+
+
+def _too_deep():
+    raise BadRequest(f"Nội dung JSON lồng quá {MAX_JSON_DEPTH} cấp", f"JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+def _depth(value) -> int:
+    """How deep containers nest in `value`, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if deepest > MAX_JSON_DEPTH:
+                return deepest
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def identifier(value, name: str) -> int:
+    """A database id: a positive integer that fits its column (a JSON number or a decimal string); one
+    beyond it (2**64 and up once gave a 500) is a precise 400 before any query."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_IDENTIFIER:
+        raise BadRequest(
+            f"'{name}' phải là số nguyên dương không quá {MAX_IDENTIFIER}",
+            f"'{name}' must be a positive integer of at most {MAX_IDENTIFIER}",
+            detail={"field": name},
+        )
+    return value
 
 
 def reject_unknown(data: dict, known: set[str]) -> None:
@@ -113,11 +154,23 @@ def date(data: dict, name: str, *, required: bool = True) -> dt.date | None:
     try:
         if not isinstance(value, str):
             raise ValueError
-        return dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError as exc:
         raise BadRequest(
             f"Trường '{name}' phải là ngày dạng YYYY-MM-DD", f"field '{name}' must be a date YYYY-MM-DD", detail={"field": name}
         ) from exc
+    check_year(day.year, name)
+    return day
+
+
+def check_year(year: int, name: str) -> None:
+    """Issue 9, item 12: a document dated in year 1 or 9999 is refused, not registered."""
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise BadRequest(
+            f"Trường '{name}' phải có năm từ {EARLIEST_YEAR} đến {LATEST_YEAR}",
+            f"field '{name}' must be in the years {EARLIEST_YEAR} to {LATEST_YEAR}",
+            detail={"field": name},
+        )
 
 
 def base64_bytes(data: dict, name: str, *, max_length: int = 64 * 1024) -> bytes:

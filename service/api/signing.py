@@ -97,8 +97,9 @@ def _parse_prepare(principal) -> SessionRequest:
         if data.get("document"):
             raise BadRequest("Gửi 'document_id' hoặc 'document', không cả hai", "send 'document_id' or 'document', not both")
         document_id = data["document_id"]
-        if not isinstance(document_id, int) or isinstance(document_id, bool) or document_id < 1:
+        if not isinstance(document_id, int) or isinstance(document_id, bool):
             raise BadRequest("Trường 'document_id' phải là số nguyên dương", "field 'document_id' must be a positive integer")
+        document_id = payload.identifier(document_id, "document_id")
         from ledger import Direction, get_document
 
         with library_errors():

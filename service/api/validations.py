@@ -14,7 +14,8 @@ from flask import Blueprint, Response, jsonify, request, url_for
 
 from service.accounts import Permission
 from service.api import payload
-from service.errors import BadRequest, NotFound
+from service.api.documents import check_agency
+from service.errors import BadRequest, DocumentTooComplex, Forbidden, NotFound
 from service.evidence import cades_signer_serial, pdf_signature_evidence
 from service.guard import db, require, runtime, writing
 from service.openapi import json_response, operation
@@ -47,9 +48,7 @@ def _document_id() -> int | None:
     value = request.args.get("document_id") or request.form.get("document_id")
     if value in (None, ""):
         return None
-    if not value.isdigit() or len(value) > 18:
-        raise BadRequest("'document_id' phải là số nguyên dương", "'document_id' must be a positive integer")
-    return int(value)
+    return payload.identifier(value, "document_id")
 
 
 def _is_cades(filename: str) -> bool:
@@ -85,7 +84,10 @@ def _is_cades(filename: str) -> bool:
         "200": json_response("the report (DESIGN.md `kyso verify` JSON)", REPORT_SCHEMA),
         "400": json_response("no file, or a .p7s without its content"),
         "404": json_response("unknown document"),
+        "403": json_response("linking to a document of another agency, or without the 'documents' permission"),
         "413": json_response("upload too large"),
+        "422": json_response("a PDF beyond the service's PDF limits (decoded size, objects, signature fields, "
+                             "page tree, time) or a report beyond max_report_bytes"),
     },
 )
 def validate():
@@ -115,10 +117,19 @@ def validate():
             raise BadRequest(
                 f"Văn bản {document_id} không phải văn bản đến", f"document {document_id} is not an incoming document"
             )
+        _require_document_rights(principal, document)
     if content is None:
         report = components.verifier.verify_pdf(data, path=filename)
     else:
         report = components.verifier.verify_cades(data, content, path=filename)
+    refusal = report.limit_refusal
+    if refusal is not None:  # issue 9: a Flate bomb, 20,000 fields, a page tree 5,000 deep: nothing is kept
+        runtime().audit(principal.label, "validation.create", "refused", target=f"document:{document_id}"
+                        if document_id is not None else filename, detail={"reason": refusal.en})
+        raise DocumentTooComplex(refusal.vi, refusal.en, detail={"reason": "limit_exceeded"})
+    report_en = json.dumps(report.to_json("en"), ensure_ascii=False)
+    report_vi = json.dumps(report.to_json("vi"), ensure_ascii=False)
+    _check_report_size(report_en, report_vi)
     now = runtime().clock()
     validation = Validation(
         id=uuid.uuid4().hex,
@@ -126,8 +137,8 @@ def validate():
         filename=filename,
         sha256=hashlib.sha256(data).hexdigest(),
         indication=report.indication.value,
-        report_en=json.dumps(report.to_json("en"), ensure_ascii=False),
-        report_vi=json.dumps(report.to_json("vi"), ensure_ascii=False),
+        report_en=report_en,
+        report_vi=report_vi,
         document_id=document_id,
         returned=False,
         created_at=now,
@@ -155,6 +166,31 @@ def validate():
         "ledger_records": records,
     }
     return jsonify(body)
+
+
+def _check_report_size(*reports: str) -> None:
+    """Issue 9, item 3: a stored report is bounded (a 20,000-signature file once stored 24 MB)."""
+    limit = runtime().settings.max_report_bytes
+    size = max(len(report.encode("utf-8")) for report in reports)
+    if size > limit:
+        raise DocumentTooComplex(
+            f"Từ chối: báo cáo kiểm tra dài {size} byte, vượt giới hạn {limit} byte",
+            f"refused: the validation report would be {size} bytes, over the limit of {limit} bytes",
+            detail={"reason": "report_too_large", "limit": limit},
+        )
+
+
+def _require_document_rights(principal, document) -> None:
+    """Linking a validation to a document writes in that document's agency's name (ledger records, and a
+    return to its sender that blocks signing it): it needs the `documents` permission on that agency, not
+    just `validate` (issue 9, item 1)."""
+    if not principal.may(Permission.DOCUMENTS):
+        runtime().audit(principal.label, "denied:documents", "forbidden", target=f"document:{document.id}")
+        raise Forbidden(
+            "Cần quyền 'documents' để gắn kết quả kiểm tra vào văn bản",
+            "permission 'documents' is required to link a validation to a document",
+        )
+    check_agency(principal, document.agency_code)
 
 
 def _return_reason(report) -> str:
@@ -232,8 +268,8 @@ def _record_incoming(report, data: bytes, content: bytes | None, document, valid
 @operation("A stored validation report", tag="validations", permission="validate",
            parameters=[{"name": "lang", "in": "query", "schema": {"type": "string", "enum": ["vi", "en"]}}])
 def get_validation(validation_id: str):
-    require(Permission.VALIDATE)
-    validation = _find(validation_id)
+    principal = require(Permission.VALIDATE)
+    validation = _find(validation_id, principal)
     report = json.loads(validation.report_vi if _language() == "vi" else validation.report_en)
     return jsonify({
         "files": [report],
@@ -245,11 +281,33 @@ def get_validation(validation_id: str):
     })
 
 
-def _find(validation_id: str) -> Validation:
+def _find(validation_id: str, principal) -> Validation:
+    """A validation the caller may read (issue 9, item 12): its own, one linked to a document of an agency
+    the caller keeps documents for (`documents` permission, same rule as `check_agency`), or any for an
+    administrator. Others are reported as unknown: their
+    existence is none of the caller's business."""
     validation = db().get(Validation, validation_id[:32])
-    if validation is None:
+    if validation is None or not _may_read(principal, validation):
         raise NotFound(f"Không có kết quả kiểm tra {validation_id[:32]}", f"no validation {validation_id[:32]}")
     return validation
+
+
+def _may_read(principal, validation: Validation) -> bool:
+    from service.accounts import Role
+
+    if validation.principal == principal.label or Role.ADMINISTRATOR in principal.roles:
+        return True
+    if validation.document_id is None or not principal.may(Permission.DOCUMENTS):
+        return False
+    from ledger import get_document
+    from ledger.errors import LedgerError
+
+    try:
+        document = get_document(runtime().components.ledger, validation.document_id)
+    except LedgerError:
+        return False
+    # As `check_agency`: a principal bound to no agency keeps documents for all of them.
+    return principal.agency_code is None or document.agency_code == principal.agency_code
 
 
 @blueprint.get("/validations/<validation_id>/receipt")
@@ -260,8 +318,8 @@ def _find(validation_id: str) -> Validation:
     responses={"200": {"description": "PDF", "content": {"application/pdf": {}}}, "404": json_response("unknown")},
 )
 def receipt(validation_id: str):
-    require(Permission.VALIDATE)
-    validation = _find(validation_id)
+    principal = require(Permission.VALIDATE)
+    validation = _find(validation_id, principal)
     if validation.receipt is None:
         from service.receipt import build_receipt
 

@@ -10,6 +10,7 @@ from flask import Blueprint, g, make_response, redirect, render_template, reques
 from service.accounts import Permission, Role, authenticate_password
 from service.errors import ServiceError, Unauthenticated
 from service.guard import check_csrf, csrf_token, current_principal, db, find_user, log_in, runtime
+from service.audit import failed_login_actor
 from service.openapi import operation
 from service.web.messages import LANGUAGES, catalogue, translate
 
@@ -106,7 +107,8 @@ def login_submit():
     try:
         principal = authenticate_password(db(), username, request.form.get("password", ""))
     except Unauthenticated:
-        runtime().audit(f"user:{username[:60]}", "login", "failed")
+        runtime().audit(failed_login_actor(username, known=len(username) <= 64 and find_user(username) is not None,
+                                           secret=runtime().settings.secret_key), "login", "failed")
         return _page("login.html", next=request.form.get("next", ""), failed=True), 401
     log_in(find_user(principal.name))
     runtime().audit(principal.label, "login", "ok")
