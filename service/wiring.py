@@ -191,3 +191,24 @@ def components_from_settings(settings) -> Components:
     return Components.build(
         database_url=settings.database_url, trust_roots=roots, intermediates=intermediates, tsa_url=settings.tsa_url
     )
+
+
+def lift_login_lockout_of(settings, *, username: str | None = None, address: str | None = None) -> int:
+    """`kyso serve lift-lockout`: clear the login failures and lockout of an account and/or an address."""
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from service.audit import record_event
+    from service.database import open_engine
+    from service.throttling import lift_login_lockout
+
+    engine = open_engine(settings.database_url)
+    try:
+        with Session(engine) as db, db.begin():
+            cleared = lift_login_lockout(db, username=username, address=address)
+        record_event(engine, actor="cli", action="login.lift", outcome="ok", target=username or address,
+                     detail={"cleared": cleared}, now=dt.datetime.now(dt.timezone.utc))
+        return cleared
+    finally:
+        engine.dispose()
