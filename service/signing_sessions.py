@@ -22,6 +22,7 @@ from asn1crypto import x509
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from policies.text import MAX_DESCRIPTION_LENGTH, DisplayTextRefused, require_display_text
 from service.database import write_transaction
 from service.errors import BadRequest, Conflict, Gone, NotFound, PolicyRefused
 from service.tables import DocumentFile, SigningSession
@@ -244,6 +245,14 @@ def _store_session(request: SessionRequest, prepared, fields: dict, *, session_i
         description += f" — {title}"[:200]
     else:
         description += f" — {request.filename}"[:200]
+    # The bridge shows this text for consent and refuses what policies/text.py refuses: refuse it here first,
+    # with the reason, rather than hand the client a request no bridge will sign (issue 9, item 7).
+    try:
+        description = require_display_text(description, field="description", max_length=MAX_DESCRIPTION_LENGTH)
+    except DisplayTextRefused as exc:
+        raise BadRequest(f"Mô tả chữ ký không hiển thị được để xin đồng ý: {exc.vietnamese}",
+                         f"the signing description cannot be shown for consent: {exc.english}",
+                         detail={"code_point": exc.code_point}) from None
     row = SigningSession(
         id=session_id,
         principal=principal.label,

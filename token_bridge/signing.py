@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from policies.keys import DigestAlgorithm, SignatureScheme
+from policies.text import MAX_DESCRIPTION_LENGTH, DisplayTextRefused, require_display_text
 from token_bridge.audit import AuditLog, AuditRecord
 from token_bridge.catalogue import CertificateCatalogue, CertificateEntry
 from token_bridge.consent import ConsentPrompt, ConsentRequest
@@ -36,7 +37,6 @@ from token_bridge.keys import Pkcs11Key
 from token_bridge.module import Pkcs11Module, SlotInfo, TokenInfo
 from token_bridge.pin import PinPrompt
 
-MAX_DESCRIPTION_LENGTH = 2000
 _REQUEST_KEYS = {"certificate_id", "digest", "digest_algorithm", "signature_algorithm", "description"}
 
 
@@ -99,17 +99,13 @@ class SignatureRequest:
                 "Field description is empty: say what is signed (document, number, requesting system).",
                 "Trường description trống: hãy nêu nội dung được ký (văn bản, số hiệu, hệ thống yêu cầu).",
             )
-        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in description):
-            # The consent dialog shows this text: line breaks or bidi overrides could fake its wording.
-            raise _invalid(
-                "Field description contains control or formatting characters (line breaks, bidi overrides).",
-                "Trường description chứa ký tự điều khiển hoặc định dạng (xuống dòng, đảo chiều văn bản).",
-            )
-        if len(description) > MAX_DESCRIPTION_LENGTH:
-            raise _invalid(
-                f"Field description is longer than {MAX_DESCRIPTION_LENGTH} characters.",
-                f"Trường description dài quá {MAX_DESCRIPTION_LENGTH} ký tự.",
-            )
+        try:
+            # The consent dialog shows this text: one allow-list (policies/text.py), the same the service applies
+            # to titles at registration and to the description it builds, so nothing can fake the wording
+            # (line separators, bidi overrides, invisible fillers, floods of spaces, right-to-left letters).
+            description = require_display_text(description, field="description", max_length=MAX_DESCRIPTION_LENGTH)
+        except DisplayTextRefused as exc:
+            raise _invalid(f"Field {exc.english}.", f"Trường {exc.vietnamese}.") from None
         return cls(
             certificate_id=body["certificate_id"].strip().lower(),
             digest=digest,
