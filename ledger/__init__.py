@@ -36,7 +36,7 @@ from ledger.errors import (
     UnknownRecord,
 )
 from ledger.numbering import DEFAULT_SERIES, INCOMING_SERIES, SECRET_SERIES, NumberAllocator, SqlNumberAllocator
-from ledger.roster import AgencyInfo, add_agency, enrol_certificate, get_agency, revoke_certificate
+from ledger.roster import AgencyInfo, add_agency, check_certificate_holder, enrol_certificate, get_agency, revoke_certificate
 from ledger.roster_csv import import_agencies_csv, import_officials_csv
 from ledger.store import Store, create_engine, migrate, open_store
 

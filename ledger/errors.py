@@ -106,3 +106,8 @@ class RosterImportError(LedgerError):
 class RosterOutsideAgency(RosterImportError):
     """A roster write bound to one agency (its API key's or user's) named rows outside that agency and its
     subordinates; `problems` lists each such row. Nothing was stored."""
+
+
+class IdentifierOfAnotherOfficial(Conflict):
+    """A person identifier (CCCD/CMND/HC) names an official of the roster other than the holder being enrolled:
+    one identifier belongs to one official."""
