@@ -8,7 +8,8 @@ A library (no Flask, no click). Open the database with `open_store(url)` (migrat
 - reports: `ledger.report.monthly_report(store, month)` and its renderers.
 """
 
-from ledger.chain import append, append_in, append_many, chain_head, correct_record, records_of_document
+from ledger.chain import append, append_in, append_many, chain_head, correct_record, records_of_document, seal_current_head
+from ledger.seal import HeadSeal
 from ledger.integrity import ChainBroken, ChainProblem, ChainReport, ProblemKind, verify_chain
 from ledger.documents import (
     Direction,

@@ -151,7 +151,9 @@ def _check_holder(session, *, agency_code: str, full_name: str | None, identifie
             f"the identifiers {', '.join(person_ids)} belong to {len(found)} different officials on the roster",
         )
     official = next(iter(found.values()), None)
-    if official is not None and (not _same_name(official.full_name, full_name) or official.agency_code != agency_code):
+    # No name given (a library caller enrolling by identifier only): the identifier decides, within its agency.
+    name_differs = full_name is not None and not _same_name(official.full_name, full_name) if official else False
+    if official is not None and (name_differs or official.agency_code != agency_code):
         raise IdentifierOfAnotherOfficial(
             f"mã {official.person_id} thuộc cán bộ khác trong danh bạ (số {official.id}, cơ quan {official.agency_code})",
             f"{official.person_id} belongs to another official on the roster (official {official.id}, agency "

@@ -352,7 +352,8 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
         # hex string (pyHanko's reserved region includes the < >), without the B-LT/B-LTA additions after it.
         covered = signed.pdf[:state.reserved_start] + signed.pdf[state.reserved_end:len(state.document)]
         revision_digest = hashlib.sha256(covered).hexdigest()
-        record_id = _record(row, signed, mine, revision_digest=revision_digest, engine=engine, clock=clock, now=now)
+        record_id = _record(row, signed, mine, revision_digest=revision_digest, engine=engine, clock=clock, now=now,
+                            seal=components.ledger.head_seal)
     except BaseException:
         from ledger.numbering import release_in
 
@@ -397,7 +398,7 @@ def _fail_prepared(row: SigningSession, *, engine, now: dt.datetime) -> None:
         db.commit()
 
 
-def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, clock, now) -> str:
+def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, clock, now, seal=None) -> str:
     """The ledger record, the document's new revision and number, and the session's completion: together."""
     from ledger import Indication, LedgerEntry, RecordEvent, TimeSource
     from ledger import SignatureKind as LedgerKind
@@ -426,7 +427,7 @@ def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, 
     file_sha = hashlib.sha256(signed.pdf).hexdigest()
     with library_errors(), Session(engine, expire_on_commit=False) as db:
         write_transaction(db)
-        (record,) = append_in(db, [entry], clock=clock)
+        (record,) = append_in(db, [entry], clock=clock, seal=seal)
         if fields.get("reserved"):
             from ledger.numbering import finalize_in
 

@@ -45,6 +45,12 @@ class Components:
         from verifier import ValidationSettings, Verifier
 
         store = open_store(database_url, migrate_schema=False)
+        if receipt_signer is not None:
+            from ledger.seal import HeadSeal
+
+            # The service's seal signs the chain head on every append (issue 9, item 10), through the
+            # DigestSigner protocol: the key stays on its token.
+            store.head_seal = HeadSeal(receipt_signer[0])
         settings = verifier_settings or ValidationSettings()
         settings = settings.with_trust(*((f"trust-{index}", root) for index, root in enumerate(trust_roots)))
         if intermediates:
