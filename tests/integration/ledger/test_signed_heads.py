@@ -151,3 +151,33 @@ def test_forked_record_at_the_end_is_reported_as_inserted(chained):
     _forge(store, seq=11, prev=records[2].hash, record_id="aa01")
     problems = verify_chain(store).problems
     assert [(p.kind, p.seq, p.record_id) for p in problems] == [(ProblemKind.INSERTED, 11, "aa01")]
+
+
+def test_cli_checks_signed_heads_with_the_seal_certificate(tmp_path, database_url, pki):
+    """`kyso ledger verify --head-certificate SEAL.pem`: exit 1 naming the truncation, where the same
+    command without the certificate sees an intact chain."""
+    import os
+    import subprocess
+    import sys
+
+    from ledger import import_agencies_csv, open_store
+    from tests.support.ledger import ROSTER_CSV
+
+    store = open_store(database_url)
+    import_agencies_csv(store, ROSTER_CSV)
+    store.head_seal = HeadSeal(pki.agency_rsa.key)
+    records = [append(store, make_entry(n=i)) for i in range(1, 4)]
+    _sql(store, "DELETE FROM ledger_records WHERE seq = 3")
+    _sql(store, "UPDATE ledger_chain_head SET last_seq = 2, last_hash = :h", h=records[1].hash)
+    store.dispose()
+    seal = tmp_path / "seal.pem"
+    seal.write_bytes(pki.agency_rsa.pem)
+    env = dict(os.environ, KYSO_HOME=str(tmp_path / "home"), KYSO_DATABASE_URL=database_url)
+
+    def kyso(*args):
+        return subprocess.run([sys.executable, "-m", "kyso", *args], env=env, capture_output=True, timeout=120)
+
+    assert kyso("ledger", "verify", "--lang", "en").returncode == 0
+    done = kyso("ledger", "verify", "--lang", "en", "--head-certificate", str(seal))
+    assert done.returncode == 1, done.stderr
+    assert "the chain head was moved back to record 2; record 3 was signed as the head" in done.stdout.decode()
