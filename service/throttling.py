@@ -102,7 +102,8 @@ def record_login_failure(db: Session, subjects: list[str], *, now: dt.datetime) 
     """Count one failure against each subject, locking those that reach their policy's lockout (the caller
     commits)."""
     for subject in subjects:
-        row = db.get(LoginThrottle, subject)
+        # FOR UPDATE: parallel failures on PostgreSQL each count (SQLite writers are serialised already).
+        row = db.get(LoginThrottle, subject, with_for_update=True)
         policy = _policy_of(subject)
         if row is None:
             row = LoginThrottle(subject=subject, failures=0, last_failure_at=now)

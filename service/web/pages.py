@@ -115,9 +115,18 @@ def login_submit():
     try:
         principal = authenticate_password(db(), username, request.form.get("password", ""))
     except Unauthenticated:
-        writer = writing()
-        record_login_failure(writer, subjects, now=now)
-        writer.commit()
+        from sqlalchemy.exc import IntegrityError
+
+        for attempt in (1, 2):  # a parallel first failure may insert the same throttle row: count again
+            writer = writing()
+            try:
+                record_login_failure(writer, subjects, now=now)
+                writer.commit()
+                break
+            except IntegrityError:
+                writer.rollback()
+                if attempt == 2:
+                    raise
         runtime().audit(f"user:{username[:60]}", "login", "failed")
         return _page("login.html", next=request.form.get("next", ""), failed=True), 401
     record_login_success(writing(), principal.name)

@@ -160,3 +160,34 @@ def test_unknown_username_costs_one_scrypt_like_a_known_one(world, monkeypatch):
     calls.clear()
     assert _try_login(world, "no-such-user", "wrong-password-1").status_code == 401
     assert (known, calls) == ([2**14], [2**14])
+
+
+def test_parallel_password_guesses_are_each_counted(world):
+    import threading
+
+    from service.throttling import account_subject
+
+    clients = [world.client() for _ in range(6)]
+    tokens = []
+    for client in clients:
+        page = client.get("/login")
+        tokens.append(re.search(rb'name="csrf_token" value="([^"]+)"', page.data).group(1).decode())
+    statuses = []
+    start = threading.Barrier(len(clients))
+
+    def guess(client, token):
+        start.wait()
+        answer = client.post("/login", data={"username": "auditor", "password": "wrong-password-1",
+                                             "csrf_token": token})
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=guess, args=pair) for pair in zip(clients, tokens)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with Session(world.app.extensions["kyso"].engine) as db:
+        row = db.get(LoginThrottle, account_subject("auditor"))
+    # Guesses that passed the check were all counted; the others were refused as throttled.
+    assert sorted(set(statuses)) <= [401, 429] and row.failures == statuses.count(401)
+    assert statuses.count(401) >= 1
