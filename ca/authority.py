@@ -196,6 +196,13 @@ class Authority:
             raise RequestRejected(
                 "chứng thư CA gốc chỉ được tự ký (create_root)", "a root CA certificate is only self-signed"
             )
+        if not chosen.is_ca and ca.certificate.self_issued:
+            # RFC 5280 6.1 and the Baseline Requirements 6.1.7: a root key signs only subordinate CAs (and its
+            # CRLs and OCSP answers); people, agencies and services get their certificates from an issuing CA.
+            raise RequestRejected(
+                f"CA gốc {issuer} chỉ cấp chứng thư CA trung gian, không cấp hồ sơ {chosen.name}",
+                f"root CA {issuer} issues only subordinate CA certificates, not profile {chosen.name}",
+            )
         constraints = ca.certificate.basic_constraints_value
         if chosen.is_ca and constraints is not None and constraints["path_len_constraint"].native == 0:
             # RFC 5280 4.2.1.9: a CA certificate under this issuer would make an invalid path.

@@ -8,7 +8,8 @@ A library (no Flask, no click). Open the database with `open_store(url)` (migrat
 - reports: `ledger.report.monthly_report(store, month)` and its renderers.
 """
 
-from ledger.chain import append, append_in, append_many, chain_head, correct_record, records_of_document
+from ledger.chain import append, append_in, append_many, chain_head, correct_record, records_of_document, seal_current_head
+from ledger.seal import HeadSeal
 from ledger.integrity import ChainBroken, ChainProblem, ChainReport, ProblemKind, verify_chain
 from ledger.documents import (
     Direction,
@@ -36,7 +37,7 @@ from ledger.errors import (
     UnknownRecord,
 )
 from ledger.numbering import DEFAULT_SERIES, INCOMING_SERIES, SECRET_SERIES, NumberAllocator, SqlNumberAllocator
-from ledger.roster import AgencyInfo, add_agency, enrol_certificate, get_agency, revoke_certificate
+from ledger.roster import AgencyInfo, add_agency, check_certificate_holder, enrol_certificate, get_agency, revoke_certificate
 from ledger.roster_csv import import_agencies_csv, import_officials_csv
 from ledger.store import Store, create_engine, migrate, open_store
 

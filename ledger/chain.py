@@ -25,7 +25,8 @@ from ledger.entries import (
     record_hash,
 )
 from ledger.errors import UnknownDocument, UnknownRecord
-from ledger.models import ChainHead, Document, Record
+from ledger.models import ChainHead, Document, Record, SignedHeadRow
+from ledger.seal import HeadSeal, SignedHead
 from ledger.store import Store
 
 Clock = Callable[[], datetime]
@@ -47,12 +48,14 @@ def append_many(store: Store, entries: Sequence[LedgerEntry], *, clock: Clock = 
 
     # A Core connection, not an ORM session: appending is the hot path of the service.
     with translated_errors(), store.engine.begin() as connection:
-        return append_in(connection, entries, clock=clock)
+        return append_in(connection, entries, clock=clock, seal=store.head_seal)
 
 
-def append_in(session: Session | Connection, entries: Sequence[LedgerEntry], *, clock: Clock = utc_now) -> list[LedgerRecord]:
+def append_in(session: Session | Connection, entries: Sequence[LedgerEntry], *, clock: Clock = utc_now,
+              seal: HeadSeal | None = None) -> list[LedgerRecord]:
     """Append within the caller's session or connection (for a caller that must commit the records together
-    with its own writes). Locks the chain head until that transaction commits or rolls back."""
+    with its own writes). Locks the chain head until that transaction commits or rolls back. With `seal` (the
+    store's `head_seal`), the new head is signed in the same transaction (ledger.seal)."""
     if not entries:
         return []
     # One statement takes the lock and reads the head (RETURNING: SQLite >= 3.35, PostgreSQL).
@@ -70,7 +73,35 @@ def append_in(session: Session | Connection, entries: Sequence[LedgerEntry], *, 
         last_hash = digest
     session.execute(Record.__table__.insert(), [_row(r) for r in records])
     session.execute(_HEAD.update().where(_HEAD.c.id == 1).values(last_seq=last_seq, last_hash=last_hash))
+    if seal is not None:
+        _store_signed_head(session, seal.sign(last_seq, last_hash, now=clock()))
     return records
+
+
+def _store_signed_head(session: Session | Connection, head: SignedHead) -> None:
+    session.execute(SignedHeadRow.__table__.insert(), [{
+        "seq": head.seq, "hash": head.hash, "signed_at": head.signed_at, "key_sha256": head.key_sha256,
+        "scheme": head.scheme, "signature": head.signature}])
+
+
+def seal_current_head(store: Store, *, clock: Clock = utc_now) -> SignedHead:
+    """Sign the current head with the store's seal (once, when sealing starts on a ledger that has records):
+    an administrator's act after checking the chain, never done automatically."""
+    from ledger.errors import InvalidValue
+    from ledger.store import translated_errors
+
+    if store.head_seal is None:
+        raise InvalidValue("sổ cái chưa cấu hình khóa ký đầu chuỗi", "the ledger has no head seal configured")
+    with translated_errors(), store.engine.begin() as connection:
+        last_seq, last_hash = connection.execute(
+            _HEAD.update().where(_HEAD.c.id == 1).values(last_seq=_HEAD.c.last_seq)
+            .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
+        ).one()
+        head = store.head_seal.sign(last_seq, last_hash, now=clock())
+        existing = SignedHeadRow.__table__
+        connection.execute(existing.delete().where(existing.c.seq == last_seq))
+        _store_signed_head(connection, head)
+        return head
 
 
 def lock_head(session: Session | Connection) -> None:

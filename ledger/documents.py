@@ -17,6 +17,7 @@ from ledger.errors import Conflict, DuplicateDocumentNumber, InvalidValue, Unkno
 from ledger.models import Agency, Document, SignedFile
 from ledger.numbering import DEFAULT_SERIES, INCOMING_SERIES, SECRET_SERIES, SqlNumberAllocator
 from ledger.store import Store
+from policies.text import MAX_TITLE_LENGTH, DisplayTextRefused, require_display_text
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -78,6 +79,19 @@ class DocumentDraft:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or len(value) > limit):
                 raise InvalidValue(f"{name} không hợp lệ hoặc dài quá {limit} ký tự", f"{name} is not text or longer than {limit} characters")
+
+        # The title, type and notation flow into the signing description a person consents to: one allow-list
+        # of characters (policies/text.py) here, in the service's description and in the bridge, so that what
+        # is registered can be signed and cannot fake the consent prompt (issue 9, item 7).
+        for name, limit in (("title", MAX_TITLE_LENGTH), ("doc_type", 60), ("notation", 100)):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                try:
+                    object.__setattr__(self, name, require_display_text(value, field=name, max_length=limit) or None)
+                except DisplayTextRefused as exc:
+                    raise InvalidValue(exc.vietnamese, exc.english) from None
+        if not self.doc_type:
+            raise InvalidValue("thiếu loại văn bản", "doc_type is empty")
 
     @property
     def year(self) -> int:

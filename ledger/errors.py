@@ -101,3 +101,13 @@ class RosterImportError(LedgerError):
             f"tệp {source} có {count} lỗi, không lưu gì",
             f"{source} has {count} error(s), nothing stored: {head}{more}",
         )
+
+
+class RosterOutsideAgency(RosterImportError):
+    """A roster write bound to one agency (its API key's or user's) named rows outside that agency and its
+    subordinates; `problems` lists each such row. Nothing was stored."""
+
+
+class IdentifierOfAnotherOfficial(Conflict):
+    """A person identifier (CCCD/CMND/HC) names an official of the roster other than the holder being enrolled:
+    one identifier belongs to one official."""

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -217,3 +218,15 @@ class ChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class SignedHeadRow(Base):
+    """A chain head (seq, hash) signed by the service's seal key when it was appended (ledger.seal)."""
+
+    __tablename__ = "ledger_signed_heads"
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    key_sha256: Mapped[str] = mapped_column(String(64))
+    scheme: Mapped[str] = mapped_column(String(24))
+    signature: Mapped[bytes] = mapped_column(LargeBinary)

@@ -7,6 +7,7 @@ the CLI call.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Iterable
@@ -14,7 +15,7 @@ from typing import Iterable
 from sqlalchemy import select
 
 from ledger.entries import normalise_serial
-from ledger.errors import Conflict, InvalidValue, UnknownAgency, UnknownCertificate
+from ledger.errors import Conflict, IdentifierOfAnotherOfficial, InvalidValue, UnknownAgency, UnknownCertificate
 from ledger.models import Agency, Certificate, Official
 from ledger.store import Store
 
@@ -129,6 +130,45 @@ class CertificateInfo:
 # ----------------------------------------------------------------------------------- enrolment, revocation
 
 
+def _same_name(a: str | None, b: str | None) -> bool:
+    return unicodedata.normalize("NFC", (a or "").strip()).casefold() == unicodedata.normalize("NFC", (b or "").strip()).casefold()
+
+
+def _check_holder(session, *, agency_code: str, full_name: str | None, identifiers: list[str]) -> Official | None:
+    """The roster official the person identifiers name, or None when they name nobody yet. Refuses
+    (IdentifierOfAnotherOfficial) identifiers of two officials, or of an official with another name or agency:
+    a CSR naming another official's CCCD must not attach a certificate to that official."""
+    person_ids = [i for i in identifiers if PERSON_ID.match(i)]
+    found: dict[int, Official] = {}
+    for person_id in person_ids:
+        for official in session.scalars(select(Official).where(
+                (Official.person_id == person_id) | (Official.identifiers.contains(person_id)))):
+            if person_id == official.person_id or person_id in official.identifiers.split(";"):
+                found[official.id] = official
+    if len(found) > 1:
+        raise IdentifierOfAnotherOfficial(
+            f"các mã định danh {', '.join(person_ids)} thuộc {len(found)} cán bộ khác nhau trong danh bạ",
+            f"the identifiers {', '.join(person_ids)} belong to {len(found)} different officials on the roster",
+        )
+    official = next(iter(found.values()), None)
+    # No name given (a library caller enrolling by identifier only): the identifier decides, within its agency.
+    name_differs = full_name is not None and not _same_name(official.full_name, full_name) if official else False
+    if official is not None and (name_differs or official.agency_code != agency_code):
+        raise IdentifierOfAnotherOfficial(
+            f"mã {official.person_id} thuộc cán bộ khác trong danh bạ (số {official.id}, cơ quan {official.agency_code})",
+            f"{official.person_id} belongs to another official on the roster (official {official.id}, agency "
+            f"{official.agency_code}), not to {full_name!r} of {agency_code}",
+        )
+    return official
+
+
+def check_certificate_holder(store: Store, *, agency_code: str, full_name: str | None, identifiers: Iterable[str]) -> None:
+    """Before issuing a personal certificate: do its person identifiers belong to this holder (or to nobody
+    yet)? Raises IdentifierOfAnotherOfficial otherwise."""
+    with store.transaction() as session:
+        _check_holder(session, agency_code=agency_code, full_name=full_name, identifiers=[str(i) for i in identifiers])
+
+
 def enrol_certificate(
     store: Store,
     *,
@@ -163,7 +203,7 @@ def enrol_certificate(
                     "chứng thư cá nhân cần mã CCCD/CMND/HC của người giữ",
                     "a personal certificate needs the holder's CCCD/CMND/HC identifier",
                 )
-            official = session.scalar(select(Official).where(Official.person_id == person_id))
+            official = _check_holder(session, agency_code=agency_code, full_name=full_name, identifiers=identifiers)
             if official is None:
                 official = Official(person_id=person_id, identifiers=";".join(identifiers), agency_code=agency_code,
                                     full_name=full_name or person_id, title=title)

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 
 from ledger.entries import normalise_serial
-from ledger.errors import CsvProblem, InvalidValue, RosterImportError
+from ledger.errors import CsvProblem, InvalidValue, RosterImportError, RosterOutsideAgency
 from ledger.models import Agency, Certificate, Level, Official
 from ledger.roster import AGENCY_CODE, IDENTIFIER, LEGACY_CODE, PERSON_ID, AgencyInfo, _agency_row
 from ledger.store import Store
@@ -110,9 +110,36 @@ class _RowChecker:
         return parsed
 
 
-def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv") -> list[AgencyInfo]:
+def _is_within(code: str | None, agency: str, parents: dict[str, str | None]) -> bool:
+    """Is `code` a strict subordinate of `agency` through the parent links (cycles and unknowns: no)?"""
+    seen = set()
+    current = parents.get(code) if code else None
+    while current is not None and current not in seen:
+        if current == agency:
+            return True
+        seen.add(current)
+        current = parents.get(current)
+    return False
+
+
+def _cell(row: dict, column: str) -> str | None:
+    value = (row.get(column) or "").strip()
+    return value or None
+
+
+def _refuse_outside(source: str, problems: list[CsvProblem]) -> None:
+    if problems:
+        raise RosterOutsideAgency(source, problems)
+
+
+def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv",
+                        within_agency: str | None = None) -> list[AgencyInfo]:
     """Add the agencies of a CSV file (columns: code, legacy_code, name, level, parent_code, valid_from,
-    valid_until). Parents may come later in the file. Either every row is stored or none is."""
+    valid_until). Parents may come later in the file. Either every row is stored or none is.
+
+    `within_agency` binds the write to one agency (the caller's): every new agency must be its subordinate
+    (through parents already on the roster or in the file), otherwise RosterOutsideAgency and nothing is
+    stored. None only for administrators."""
     rows, problems = _read_csv(text, source, AGENCY_COLUMNS, {"code", "name", "level", "valid_from"})
     if problems:
         raise RosterImportError(source, problems)
@@ -126,6 +153,16 @@ def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv"
         seen: dict[str, int] = {}
         seen_legacy: dict[str, int] = {}
         parents: list[tuple[dict, str | None, str | None]] = []
+        if within_agency is not None:
+            # The caller's agency first: a bound key never writes outside its own subtree (issue 9, item 8).
+            tree = dict(session.execute(select(Agency.code, Agency.parent_code)).all())
+            tree.update({_cell(row, "code"): _cell(row, "parent_code") for row in rows
+                         if _cell(row, "code") and _cell(row, "code") not in tree})
+            _refuse_outside(source, [
+                CsvProblem(row["_line"], "parent_code", header.index("parent_code") + 1 if "parent_code" in header else None,
+                           f"cơ quan {_cell(row, 'code')!r} không trực thuộc {within_agency} (cơ quan của bên gọi)",
+                           f"agency {_cell(row, 'code')!r} is not under {within_agency}, the caller's agency")
+                for row in rows if not _is_within(_cell(row, "code"), within_agency, tree)])
         for row in rows:
             code = check.text(row, "code", max_length=40)
             legacy = check.text(row, "legacy_code", required=False, max_length=20)
@@ -183,12 +220,14 @@ def _split_identifiers(value: str) -> list[str]:
     return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
 
 
-def import_officials_csv(store: Store, text: str, *, source: str = "officials.csv") -> int:
+def import_officials_csv(store: Store, text: str, *, source: str = "officials.csv",
+                         within_agency: str | None = None) -> int:
     """Add officials and their personal certificates from CSV (columns: agency_code, full_name, title,
     identifiers ("CCCD:...;HC:..."), certificate_serial, certificate_not_before, certificate_not_after, and
     optionally active_from, active_until: the period the person is on the roster, for certificate coverage).
     An official on several rows adds several certificates. Returns how many officials were added; either
-    every row is stored or none is."""
+    every row is stored or none is. `within_agency` binds the write to one agency and its subordinates (the
+    caller's), otherwise RosterOutsideAgency; None only for administrators."""
     rows, problems = _read_csv(text, source, OFFICIAL_COLUMNS, {"agency_code", "full_name", "identifiers"})
     if problems:
         raise RosterImportError(source, problems)
@@ -196,6 +235,14 @@ def import_officials_csv(store: Store, text: str, *, source: str = "officials.cs
     check = _RowChecker(header, problems)
     with store.transaction() as session:
         agencies = set(session.scalars(select(Agency.code)))
+        if within_agency is not None:
+            tree = dict(session.execute(select(Agency.code, Agency.parent_code)).all())
+            _refuse_outside(source, [
+                CsvProblem(row["_line"], "agency_code", header.index("agency_code") + 1 if "agency_code" in header else None,
+                           f"cơ quan {_cell(row, 'agency_code')!r} không thuộc {within_agency} (cơ quan của bên gọi)",
+                           f"agency {_cell(row, 'agency_code')!r} is not {within_agency}, the caller's agency, nor under it")
+                for row in rows if _cell(row, "agency_code") != within_agency
+                and not _is_within(_cell(row, "agency_code"), within_agency, tree)])
         existing_people = {p: i for p, i in session.execute(select(Official.person_id, Official.id))}
         existing_serials = set(session.scalars(select(Certificate.serial)))
         people: dict[str, dict] = {}

@@ -52,9 +52,13 @@ def create_engine(url: str, **kwargs) -> Engine:
 
 @dataclass
 class Store:
-    """The ledger's database. Functions of the ledger take a store as their first argument."""
+    """The ledger's database. Functions of the ledger take a store as their first argument.
+
+    `head_seal` (a `ledger.seal.HeadSeal`), when set, signs the chain head on every append; `verify_chain`
+    then checks the signed heads with its public key."""
 
     engine: Engine
+    head_seal: object | None = None
 
     @property
     def dialect(self) -> str:

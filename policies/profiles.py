@@ -20,6 +20,7 @@ from typing import Iterable
 from asn1crypto import keys as asn1_keys
 
 from policies.identity import IdentifierKind, parse_identifier
+from policies.text import MAX_NAME_LENGTH, find_text_problem
 
 
 class ProfileError(Exception):
@@ -125,6 +126,12 @@ class CertificateProfile:
                 raise SubjectViolation(
                     f"thuộc tính {label} trống", f"subject attribute {label} is empty"
                 )
+            # Names are shown to the people who rely on a signature: no control, bidi or invisible characters
+            # (the same allow-list as consent text, policies/text.py; issue 9, item 9).
+            problem = find_text_problem(value, field=f"subject attribute {label}", max_length=MAX_NAME_LENGTH)
+            if problem is not None:
+                vietnamese = problem.vietnamese.replace(f"subject attribute {label}", f"thuộc tính {label}")
+                raise SubjectViolation(vietnamese, problem.english)
             if name in _SINGLE_VALUED and names.count(name) > 1:
                 raise SubjectViolation(
                     f"thuộc tính {label} chỉ được xuất hiện một lần",

@@ -159,8 +159,7 @@ def create_user(
             "Tên đăng nhập chỉ gồm chữ thường, số, '.', '_', '-' (2-64 ký tự)",
             "username must be 2-64 characters of a-z, 0-9, '.', '_', '-'",
         )
-    if len(password) < 10:
-        raise BadRequest("Mật khẩu cần ít nhất 10 ký tự", "password must have at least 10 characters")
+    _check_new_password(password)
     if db.scalar(select(User.id).where(User.username == username)) is not None:
         raise Conflict(f"Tài khoản {username} đã tồn tại", f"user {username} already exists")
     user = User(
@@ -192,13 +191,42 @@ def user_principal(user: User) -> Principal:
     )
 
 
+# What an unknown username is checked against: a well-formed hash of the same cost that no password matches
+# (its digest is not the scrypt of anything we know), so a known and an unknown name cost one scrypt each
+# and timing does not tell which usernames exist.
+_UNKNOWN_USER_HASH = f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${'6b79736f' * 4}${'00' * 32}"
+
+
 def authenticate_password(db: Session, username: str, password: str) -> Principal:
-    user = db.scalar(select(User).where(User.username == username))
-    # Hash even for an unknown user so that timing does not tell which usernames exist.
-    stored = user.password_hash if user is not None else hash_password("x" * 12)
+    """The principal of a correct username and password; one scrypt run whether the user exists or not."""
+    user = db.scalar(select(User).where(User.username == username)) if len(username) <= 64 else None
+    stored = user.password_hash if user is not None else _UNKNOWN_USER_HASH
     if not is_password_correct(password, stored) or user is None or not user.active:
         raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu", "wrong username or password")
     return user_principal(user)
+
+
+def _check_new_password(password: str) -> None:
+    if len(password) < 10:
+        raise BadRequest("Mật khẩu cần ít nhất 10 ký tự", "password must have at least 10 characters")
+
+
+def change_password(db: Session, user: User, *, new_password: str, now: dt.datetime) -> int:
+    """Set a new password and end every session of the user (the caller commits); returns the number of
+    sessions ended."""
+    from service.login_sessions import RevocationReason, revoke_sessions_of_user
+
+    _check_new_password(new_password)
+    user.password_hash = hash_password(new_password)
+    return revoke_sessions_of_user(db, user.id, reason=RevocationReason.PASSWORD_CHANGED, now=now)
+
+
+def deactivate_user(db: Session, user: User, *, now: dt.datetime) -> int:
+    """Deactivate an account and end every session of it (the caller commits)."""
+    from service.login_sessions import RevocationReason, revoke_sessions_of_user
+
+    user.active = False
+    return revoke_sessions_of_user(db, user.id, reason=RevocationReason.DEACTIVATED, now=now)
 
 
 def create_api_key(

@@ -121,3 +121,10 @@ class StampImageMissing(ServiceError):
 
     status = 422
     code = "stamp_image_missing"
+
+
+class TooManyRequests(ServiceError):
+    """Login throttling: too many failed logins for this account or this client address."""
+
+    status = 429
+    code = "too_many_requests"

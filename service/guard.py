@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from service.accounts import Permission, Principal, authenticate_api_key, user_principal
 from service.errors import CsrfFailure, Forbidden, Unauthenticated
+from service.login_sessions import RevocationReason, open_login_session, revoke_login_session, user_of_session
 from service.tables import User
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -70,13 +71,16 @@ def current_principal() -> Principal | None:
     if token is not None:
         principal = authenticate_api_key(db(), token)
         g.auth_method = "api_key"
-    elif session.get("uid") is not None:
-        user = db().get(User, session["uid"])
-        if user is not None and user.active and session.get("pwv") == user.password_hash[-16:]:
+    elif session.get("sid") is not None:
+        # Server-side session (service.login_sessions): revoked by logout, password change, deactivation.
+        user = user_of_session(db(), session["sid"])
+        if user is not None:
             principal = user_principal(user)
             g.auth_method = "session"
         else:
             session.clear()
+    elif session.get("uid") is not None:  # a cookie of the former format, bound to no server-side session
+        session.clear()
     g.principal = principal
     return principal
 
@@ -131,12 +135,24 @@ def require_administrator() -> Principal:
 
 
 def log_in(principal_user: User) -> None:
+    """Open a server-side session for the user (committed) and carry only its random id in the cookie."""
+    writer = writing()
+    session_id = open_login_session(writer, principal_user, now=runtime().clock())
+    writer.commit()
     session.clear()
-    session["uid"] = principal_user.id
-    # Changing the password ends the sessions made with the old one.
-    session["pwv"] = principal_user.password_hash[-16:]
+    session["sid"] = session_id
     session["csrf"] = secrets.token_urlsafe(32)
     session.permanent = True
+
+
+def log_out() -> None:
+    """Revoke the request's server-side session (the old cookie no longer works) and clear the cookie."""
+    session_id = session.get("sid")
+    if isinstance(session_id, str):
+        writer = writing()
+        revoke_login_session(writer, session_id, reason=RevocationReason.LOGOUT, now=runtime().clock())
+        writer.commit()
+    session.clear()
 
 
 def find_user(username: str) -> User | None:

@@ -22,6 +22,7 @@ from asn1crypto import x509
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from policies.text import MAX_DESCRIPTION_LENGTH, DisplayTextRefused, require_display_text
 from service.database import write_transaction
 from service.errors import BadRequest, Conflict, DocumentTooComplex, Gone, NotFound, PolicyRefused
 from service.tables import DocumentFile, SigningSession
@@ -248,6 +249,14 @@ def _store_session(request: SessionRequest, prepared, fields: dict, *, session_i
         description += f" — {title}"[:200]
     else:
         description += f" — {request.filename}"[:200]
+    # The bridge shows this text for consent and refuses what policies/text.py refuses: refuse it here first,
+    # with the reason, rather than hand the client a request no bridge will sign (issue 9, item 7).
+    try:
+        description = require_display_text(description, field="description", max_length=MAX_DESCRIPTION_LENGTH)
+    except DisplayTextRefused as exc:
+        raise BadRequest(f"Mô tả chữ ký không hiển thị được để xin đồng ý: {exc.vietnamese}",
+                         f"the signing description cannot be shown for consent: {exc.english}",
+                         detail={"code_point": exc.code_point}) from None
     row = SigningSession(
         id=session_id,
         principal=principal.label,
@@ -346,7 +355,8 @@ def complete_session(row: SigningSession, signature_value: bytes, *, components,
         # hex string (pyHanko's reserved region includes the < >), without the B-LT/B-LTA additions after it.
         covered = signed.pdf[:state.reserved_start] + signed.pdf[state.reserved_end:len(state.document)]
         revision_digest = hashlib.sha256(covered).hexdigest()
-        record_id = _record(row, signed, mine, revision_digest=revision_digest, engine=engine, clock=clock, now=now)
+        record_id = _record(row, signed, mine, revision_digest=revision_digest, engine=engine, clock=clock, now=now,
+                            seal=components.ledger.head_seal)
     except BaseException:
         from ledger.numbering import release_in
 
@@ -391,7 +401,7 @@ def _fail_prepared(row: SigningSession, *, engine, now: dt.datetime) -> None:
         db.commit()
 
 
-def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, clock, now) -> str:
+def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, clock, now, seal=None) -> str:
     """The ledger record, the document's new revision and number, and the session's completion: together."""
     from ledger import Indication, LedgerEntry, RecordEvent, TimeSource
     from ledger import SignatureKind as LedgerKind
@@ -420,7 +430,7 @@ def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, 
     file_sha = hashlib.sha256(signed.pdf).hexdigest()
     with library_errors(), Session(engine, expire_on_commit=False) as db:
         write_transaction(db)
-        (record,) = append_in(db, [entry], clock=clock)
+        (record,) = append_in(db, [entry], clock=clock, seal=seal)
         if fields.get("reserved"):
             from ledger.numbering import finalize_in
 

@@ -171,3 +171,29 @@ class StampImageRow(Base):
     diameter_mm: Mapped[float | None] = mapped_column(Float, nullable=True)
     updated_by: Mapped[str] = mapped_column(String(120))
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class LoginSession(Base):
+    """A person's logged-in session. The cookie carries only a random session id; the row keeps its SHA-256
+    (a copy of the table does not give working cookies). Logout, a password change and deactivation revoke
+    it, so an old cookie stops working at once."""
+
+    __tablename__ = "service_login_sessions"
+
+    id_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    revoked_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)  # logout | password | deactivated
+
+
+class LoginThrottle(Base):
+    """Failed logins of one account or one client address. The subject is a keyed hash, never the typed
+    username (a password typed into the username box must not be stored)."""
+
+    __tablename__ = "service_login_throttles"
+
+    subject: Mapped[str] = mapped_column(String(80), primary_key=True)  # "account:<hmac>" | "address:<hmac>"
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    locked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -29,13 +29,14 @@ def _ledger_error(exc) -> errors.ServiceError:
         (ledger_errors.DuplicateDocumentNumber, errors.Conflict),
         (ledger_errors.Conflict, errors.Conflict),
         (ledger_errors.InvalidValue, errors.BadRequest),
+        (ledger_errors.RosterOutsideAgency, errors.Forbidden),
         (ledger_errors.RosterImportError, errors.BadRequest),
         (ledger_errors.StoreUnavailable, errors.ServiceUnavailable),
     ]
     for kind, target in mapping:
         if isinstance(exc, kind):
             detail = {}
-            if isinstance(exc, ledger_errors.RosterImportError):
+            if isinstance(exc, ledger_errors.RosterImportError):  # RosterOutsideAgency too
                 detail = {
                     "problems": [
                         {"line": p.line, "column": p.column, "message": p.en, "message_vi": p.vi} for p in exc.problems

@@ -47,6 +47,12 @@ class Components:
         from verifier import ValidationSettings, Verifier
 
         store = open_store(database_url, migrate_schema=False)
+        if receipt_signer is not None:
+            from ledger.seal import HeadSeal
+
+            # The service's seal signs the chain head on every append (issue 9, item 10), through the
+            # DigestSigner protocol: the key stays on its token.
+            store.head_seal = HeadSeal(receipt_signer[0])
         settings = verifier_settings or ValidationSettings()
         settings = settings.with_trust(*((f"trust-{index}", root) for index, root in enumerate(trust_roots)))
         if intermediates:
@@ -194,3 +200,24 @@ def components_from_settings(settings) -> Components:
     return Components.build(
         database_url=settings.database_url, trust_roots=roots, intermediates=intermediates, tsa_url=settings.tsa_url
     )
+
+
+def lift_login_lockout_of(settings, *, username: str | None = None, address: str | None = None) -> int:
+    """`kyso serve lift-lockout`: clear the login failures and lockout of an account and/or an address."""
+    import datetime as dt
+
+    from sqlalchemy.orm import Session
+
+    from service.audit import record_event
+    from service.database import open_engine
+    from service.throttling import lift_login_lockout
+
+    engine = open_engine(settings.database_url)
+    try:
+        with Session(engine) as db, db.begin():
+            cleared = lift_login_lockout(db, username=username, address=address)
+        record_event(engine, actor="cli", action="login.lift", outcome="ok", target=username or address,
+                     detail={"cleared": cleared}, now=dt.datetime.now(dt.timezone.utc))
+        return cleared
+    finally:
+        engine.dispose()

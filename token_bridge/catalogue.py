@@ -1,7 +1,8 @@
 """The certificates on the present tokens, with their identities, kinds and chains.
 
-Certificates are public objects: listing them needs no PIN. An end-entity certificate (not a CA) is a
-signing certificate; its private key has the same CKA_ID on the same token. CA certificates found on any
+Certificates are public objects: listing them needs no PIN. A personal or agency end-entity certificate (not
+a CA, TSA or OCSP responder: `is_signing_certificate`) is a signing certificate; its private key has the same
+CKA_ID on the same token. CA certificates found on any
 token, plus the configured extra chain certificates, build each certificate's chain (issuer first).
 A certificate's id is the SHA-256 of its DER encoding, in lower-case hex: stable across slots and restarts.
 """
@@ -91,6 +92,26 @@ def _is_ca(certificate: x509.Certificate) -> bool:
     return bool(constraints and constraints["ca"].native)
 
 
+_SERVICE_PURPOSES = frozenset({"time_stamping", "ocsp_signing"})
+_SIGNING_USAGES = frozenset({"digital_signature", "non_repudiation"})
+
+
+def is_signing_certificate(certificate: x509.Certificate, identity: Identity) -> bool:
+    """A personal or agency signing certificate: not a CA, not a TSA or OCSP responder (RFC 5280 4.2.1.12,
+    RFC 3161 2.3, RFC 6960 4.2.2.2), a key usage that signs documents (RFC 5280 4.2.1.3), and a holder that is
+    a person or an organisation. The bridge lists and signs with these only (issue 9, item 6): a request
+    naming any other key on a token must not even reach its PIN."""
+    if _is_ca(certificate):
+        return False
+    purposes = certificate.extended_key_usage_value
+    if purposes is not None and set(purposes.native) & _SERVICE_PURPOSES:
+        return False
+    usages = certificate.key_usage_value
+    if usages is not None and not set(usages.native) & _SIGNING_USAGES:
+        return False
+    return identity.holder_kind in (HolderKind.PERSON, HolderKind.ORGANISATION)
+
+
 def build_chain(certificate: x509.Certificate, pool: list[x509.Certificate]) -> tuple[x509.Certificate, ...]:
     """Issuer first, following issuer name and key identifiers through `pool`; stops at a self-signed CA."""
     chain: list[x509.Certificate] = []
@@ -142,6 +163,9 @@ class CertificateCatalogue:
         for item in found:
             if _is_ca(item.certificate):
                 continue
+            identity = parse_identity(item.certificate)
+            if not is_signing_certificate(item.certificate, identity):
+                continue  # a TSA, OCSP or other service key: never listed, never signed with
             entries.append(
                 CertificateEntry(
                     certificate_id=certificate_id(item.certificate),
@@ -150,7 +174,7 @@ class CertificateCatalogue:
                     key_label=item.label,
                     key_id=item.key_id,
                     certificate=item.certificate,
-                    identity=parse_identity(item.certificate),
+                    identity=identity,
                     chain=build_chain(item.certificate, pool),
                 )
             )

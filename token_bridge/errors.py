@@ -149,6 +149,41 @@ class PinEntryCancelled(TokenPinError):
         )
 
 
+class EnvironmentPinRejected(TokenPinError):
+    """A PIN read from the environment was refused once by this token: it is not tried on the token again
+    until the bridge restarts (the same wrong PIN repeated would only count the token down to locked)."""
+
+    code = "pin_env_rejected"
+
+    def __init__(self, label: str, variable: str, pin_state: PinState = PinState.OK):
+        super().__init__(
+            f"The PIN from environment variable {variable} was refused by token '{label}'; the bridge does not "
+            "try it on this token again until it is restarted.",
+            f"Mã PIN trong biến môi trường {variable} đã bị thiết bị '{label}' từ chối; cầu nối không thử lại "
+            "trên thiết bị này cho đến khi khởi động lại.",
+            label=label,
+            pin_state=pin_state,
+        )
+
+
+class TokenPinBackoff(TokenPinError):
+    """Logins to this token failed repeatedly: the next attempt must wait (doubling, at most five minutes)."""
+
+    code = "pin_backoff"
+    http_status = 429
+
+    def __init__(self, label: str, *, failures: int, retry_after_seconds: int):
+        super().__init__(
+            f"After {failures} failed login(s) on token '{label}', the next attempt waits: try again in "
+            f"{retry_after_seconds} seconds.",
+            f"Sau {failures} lần đăng nhập thất bại trên thiết bị '{label}', hãy thử lại sau "
+            f"{retry_after_seconds} giây.",
+            label=label,
+            pin_state=PinState.OK,
+        )
+        self.retry_after_seconds = retry_after_seconds
+
+
 class ConsentRefused(TokenBridgeError):
     code = "consent_refused"
     http_status = 403

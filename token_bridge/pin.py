@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol, TextIO, runtime_checkable
 
-from token_bridge.errors import ConfigurationError, PinState
+from token_bridge.errors import ConfigurationError, EnvironmentPinRejected, PinState
 
 
 class Pin:
@@ -136,14 +136,24 @@ class RepeatingPinPrompt:
 
 
 class EnvironmentPinPrompt:
-    """Reads the PIN from an environment variable named by the caller (never a PIN on a command line)."""
+    """Reads the PIN from an environment variable named by the caller (never a PIN on a command line).
+
+    One PIN for every token: once a token refuses it, it is never offered to that token again in this process
+    (issue 9, item 6: a request naming another token's key must not count that token down to locked)."""
 
     def __init__(self, variable: str):
         self.variable = variable
+        self._rejected: set[tuple[str, str]] = set()  # (label, serial) of tokens that refused the PIN
+
+    def pin_rejected(self, request: PinRequest) -> None:
+        """Called by the token session when the token refused the PIN given for `request`."""
+        self._rejected.add((request.label, request.serial))
 
     def ask_pin(self, request: PinRequest) -> Pin | None:
         if request.previous_attempt_failed:
             return None  # the same wrong PIN again would only bring the lock closer
+        if (request.label, request.serial) in self._rejected:
+            raise EnvironmentPinRejected(request.label, self.variable, request.pin_state)
         value = os.environ.get(self.variable)
         if not value:
             raise ConfigurationError(

@@ -205,6 +205,11 @@ class TokenSession:
             try:
                 return self._open_raw(token, pin=pin.reveal())
             except pkcs11.exceptions.PinIncorrect:
+                # A prompt that cannot tell one token from another (a PIN from the environment) is told, so it
+                # never offers the same PIN to this token again.
+                rejected = getattr(self.pin_prompt, "pin_rejected", None)
+                if rejected is not None:
+                    rejected(request)
                 flags = self._flags(token)
                 last_error = TokenPinIncorrect(self.label, flags.pin_state)
             except pkcs11.exceptions.PinLocked as exc:

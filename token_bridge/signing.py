@@ -21,22 +21,27 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from policies.keys import DigestAlgorithm, SignatureScheme
+from policies.text import MAX_DESCRIPTION_LENGTH, DisplayTextRefused, require_display_text
 from token_bridge.audit import AuditLog, AuditRecord
 from token_bridge.catalogue import CertificateCatalogue, CertificateEntry
 from token_bridge.consent import ConsentPrompt, ConsentRequest
 from token_bridge.errors import (
     CertificateNotUsable,
     ConsentRefused,
+    EnvironmentPinRejected,
     InvalidSignRequest,
     KeyCertificateMismatch,
     TokenBridgeError,
+    TokenPinBackoff,
+    TokenPinIncorrect,
 )
 from token_bridge.algorithms import SigningAlgorithmPolicy, check_digest_length, default_policy
 from token_bridge.keys import Pkcs11Key
 from token_bridge.module import Pkcs11Module, SlotInfo, TokenInfo
 from token_bridge.pin import PinPrompt
 
-MAX_DESCRIPTION_LENGTH = 2000
+LOGIN_BACKOFF_BASE_SECONDS = 1
+LOGIN_BACKOFF_MAX_SECONDS = 300
 _REQUEST_KEYS = {"certificate_id", "digest", "digest_algorithm", "signature_algorithm", "description"}
 
 
@@ -99,17 +104,13 @@ class SignatureRequest:
                 "Field description is empty: say what is signed (document, number, requesting system).",
                 "Trường description trống: hãy nêu nội dung được ký (văn bản, số hiệu, hệ thống yêu cầu).",
             )
-        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in description):
-            # The consent dialog shows this text: line breaks or bidi overrides could fake its wording.
-            raise _invalid(
-                "Field description contains control or formatting characters (line breaks, bidi overrides).",
-                "Trường description chứa ký tự điều khiển hoặc định dạng (xuống dòng, đảo chiều văn bản).",
-            )
-        if len(description) > MAX_DESCRIPTION_LENGTH:
-            raise _invalid(
-                f"Field description is longer than {MAX_DESCRIPTION_LENGTH} characters.",
-                f"Trường description dài quá {MAX_DESCRIPTION_LENGTH} ký tự.",
-            )
+        try:
+            # The consent dialog shows this text: one allow-list (policies/text.py), the same the service applies
+            # to titles at registration and to the description it builds, so nothing can fake the wording
+            # (line separators, bidi overrides, invisible fillers, floods of spaces, right-to-left letters).
+            description = require_display_text(description, field="description", max_length=MAX_DESCRIPTION_LENGTH)
+        except DisplayTextRefused as exc:
+            raise _invalid(f"Field {exc.english}.", f"Trường {exc.vietnamese}.") from None
         return cls(
             certificate_id=body["certificate_id"].strip().lower(),
             digest=digest,
@@ -173,6 +174,7 @@ class Bridge:
         self._clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self._signing = threading.Lock()  # one consent dialog and one signature at a time
         self._keys: dict[tuple[str, str, bytes], Pkcs11Key] = {}
+        self._login_failures: dict[tuple[str, str], tuple[int, dt.datetime]] = {}  # per token: count, last
 
     def tokens(self) -> list[TokenInfo]:
         return [token for module in self.modules for token in module.tokens()]
@@ -190,7 +192,13 @@ class Bridge:
         try:
             with self._signing:
                 entry = self.catalogue.find(request.certificate_id)
-                result = self._sign(entry, request, requester)
+                self._check_login_backoff(entry)
+                try:
+                    result = self._sign(entry, request, requester)
+                except (TokenPinIncorrect, EnvironmentPinRejected):
+                    self._login_failed(entry)
+                    raise
+                self._login_failures.pop((entry.module_path, entry.token_label), None)
         except TokenBridgeError as error:
             self._audit(request, requester, entry, outcome="refused" if error.http_status < 500 else "failed",
                         error=error)
@@ -222,6 +230,23 @@ class Bridge:
         return SignatureResult(
             signature=signature, certificate=entry.certificate.dump(), chain=tuple(c.dump() for c in entry.chain)
         )
+
+    def _check_login_backoff(self, entry: CertificateEntry) -> None:
+        """After failed logins on a token the next one waits 1, 2, 4... seconds (at most five minutes): repeated
+        requests cannot hammer a token's PIN counter (issue 9, item 6)."""
+        failures, last = self._login_failures.get((entry.module_path, entry.token_label), (0, None))
+        if not failures:
+            return
+        wait = min(LOGIN_BACKOFF_BASE_SECONDS * 2 ** (failures - 1), LOGIN_BACKOFF_MAX_SECONDS)
+        remaining = (last + dt.timedelta(seconds=wait)) - self._clock()
+        if remaining > dt.timedelta(0):
+            raise TokenPinBackoff(entry.token_label, failures=failures,
+                                  retry_after_seconds=max(1, int(remaining.total_seconds() + 0.999)))
+
+    def _login_failed(self, entry: CertificateEntry) -> None:
+        key = (entry.module_path, entry.token_label)
+        failures, _last = self._login_failures.get(key, (0, None))
+        self._login_failures[key] = (failures + 1, self._clock())
 
     def _key(self, entry: CertificateEntry) -> Pkcs11Key:
         """One Pkcs11Key per certificate: its private key handle is found once per login."""

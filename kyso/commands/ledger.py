@@ -30,10 +30,26 @@ def ledger():
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
 @click.option("--anchor", "anchors", multiple=True, metavar="SEQ:HASH",
               help="A chain head published earlier (printed by this command); may be repeated.")
+@click.option("--head-certificate", "head_certificates", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="The service's seal certificate (PEM or DER) whose key signs the chain heads: check them too.")
 @click.pass_obj
-def verify(home, output_format, lang, anchors):
-    """Re-hash every record and follow the chain; exit 0 intact, 1 broken (with where)."""
+def verify(home, output_format, lang, anchors, head_certificates):
+    """Re-hash every record and follow the chain; exit 0 intact, 1 broken (with where). With
+    --head-certificate, the signed heads are checked too (truncation, head moved back, rewrite)."""
+    from asn1crypto import pem as asn1_pem
+    from asn1crypto import x509 as asn1_x509
+
     from ledger import LedgerError, verify_chain
+
+    head_keys = []
+    for path in head_certificates:
+        data = open(path, "rb").read()
+        try:
+            certificate = asn1_x509.Certificate.load(asn1_pem.unarmor(data)[2] if asn1_pem.detect(data) else data)
+            head_keys.append(certificate.public_key)
+        except ValueError as exc:
+            raise click.BadParameter(f"{path}: không đọc được chứng thư / not a certificate",
+                                     param_hint="--head-certificate") from exc
 
     parsed = []
     for anchor in anchors:
@@ -44,7 +60,7 @@ def verify(home, output_format, lang, anchors):
         parsed.append((int(seq), digest.lower()))
     store = open_ledger(home)
     try:
-        result = verify_chain(store, anchors=parsed)
+        result = verify_chain(store, anchors=parsed, head_keys=head_keys or None)
     except LedgerError as exc:
         raise _Unavailable(str(exc)) from exc
     finally:

@@ -1,6 +1,7 @@
 """`kyso serve`: the central service. Development server by default, gunicorn with `--production`.
 
-`kyso serve add-user NAME --role R` and `kyso serve add-api-key NAME --scope S` create the first accounts
+`kyso serve add-user NAME --role R` and `kyso serve add-api-key NAME --scope S` create the first accounts;
+`kyso serve lift-lockout --user NAME` lifts a login lockout
 (the password is asked for, or read from an environment variable named by `--password-env`; never an
 argument). For gunicorn without this command: `gunicorn 'kyso.commands.serve:wsgi_app()'` builds the
 application from KYSO_HOME (run `kyso serve migrate` first).
@@ -203,3 +204,20 @@ def add_api_key(home, name: str, scopes: tuple[str, ...], agency) -> None:
     except ServiceError as exc:
         raise click.ClickException(f"{exc.message_vi} / {exc.message_en}") from exc
     click.echo(token)
+
+
+@serve.command("lift-lockout")
+@click.option("--user", "username", default=None, help="The account whose login lockout to lift.")
+@click.option("--address", default=None, help="The client address whose login lockout to lift.")
+@click.pass_obj
+def lift_lockout(home, username: str | None, address: str | None) -> None:
+    """Lift the login throttling and lockout of an account and/or a client address (after repeated wrong
+    passwords an account is locked until an administrator lifts it)."""
+    from service.wiring import lift_login_lockout_of
+
+    if not username and not address:
+        raise click.UsageError("give --user and/or --address")
+    settings = _settings(home.ensure())
+    _migrate(settings)
+    cleared = lift_login_lockout_of(settings, username=username, address=address)
+    click.echo(f"lifted / đã mở khóa: {cleared} record(s)")

@@ -6,11 +6,20 @@ from flask import Blueprint, jsonify, request
 from sqlalchemy import select
 
 from service import stamp_images
-from service.accounts import Permission, create_api_key, create_user, parse_roles, parse_scopes
+from service.accounts import (
+    Permission,
+    change_password,
+    create_api_key,
+    create_user,
+    deactivate_user,
+    is_password_correct,
+    parse_roles,
+    parse_scopes,
+)
 from service.api import payload
 from service.audit import list_events
-from service.errors import BadRequest, NotFound
-from service.guard import db, require, runtime, writing
+from service.errors import BadRequest, Forbidden, NotFound, Unauthenticated
+from service.guard import check_csrf, current_principal, db, require, runtime, writing
 from service.openapi import json_body, json_response, operation
 from service.tables import ApiKey, User
 
@@ -78,6 +87,74 @@ def _user_json(user: User) -> dict:
 def list_users():
     require(Permission.USERS)
     return jsonify({"users": [_user_json(user) for user in db().scalars(select(User).order_by(User.username))]})
+
+
+def _user_named(session, username: str) -> User:
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"Không có tài khoản {username}", f"no user {username}")
+    return user
+
+
+@blueprint.post("/users/<username>/password")
+@operation("Change a password (the user, giving the current one, or an administrator); ends every session of"
+           " the user", tag="administration",
+           request_body=json_body({"type": "object", "required": ["password"], "properties": {
+               "password": {"type": "string", "minLength": 10}, "current_password": {"type": "string"}}}))
+def set_password(username: str):
+    principal = current_principal()
+    if principal is None:
+        raise Unauthenticated("Cần đăng nhập hoặc khóa API", "authentication required: an API key or a logged-in session")
+    if principal.kind == "user" and principal.name == username and not principal.may(Permission.USERS):
+        check_csrf()  # a person changes their own password (with the current one, checked below)
+    else:
+        principal = require(Permission.USERS)
+    data = payload.json_object()
+    payload.reject_unknown(data, {"password", "current_password"})
+    new_password = payload.text(data, "password", max_length=200)
+    session = writing()
+    user = _user_named(session, username)
+    if not principal.may(Permission.USERS):
+        current = payload.text(data, "current_password", required=False, max_length=200) or ""
+        if not is_password_correct(current, user.password_hash):
+            raise Forbidden("Mật khẩu hiện tại không đúng", "the current password is wrong")
+    ended = change_password(session, user, new_password=new_password, now=runtime().clock())
+    session.commit()
+    runtime().audit(principal.label, "user.password", "ok", target=username, detail={"sessions_ended": ended})
+    return jsonify({"username": username, "sessions_ended": ended})
+
+
+@blueprint.post("/users/<username>/deactivation")
+@operation("Deactivate a user account; ends every session of it", tag="administration", permission="users")
+def deactivate(username: str):
+    principal = require(Permission.USERS)
+    session = writing()
+    user = _user_named(session, username)
+    ended = deactivate_user(session, user, now=runtime().clock())
+    session.commit()
+    runtime().audit(principal.label, "user.deactivate", "ok", target=username, detail={"sessions_ended": ended})
+    return jsonify({**_user_json(user), "sessions_ended": ended})
+
+
+@blueprint.post("/login-lockouts/lift")
+@operation("Lift the login throttling and lockout of an account and/or a client address", tag="administration",
+           permission="users", request_body=json_body({"type": "object", "properties": {
+               "username": {"type": "string"}, "address": {"type": "string"}}}))
+def lift_lockout():
+    from service.throttling import lift_login_lockout
+
+    principal = require(Permission.USERS)
+    data = payload.json_object()
+    payload.reject_unknown(data, {"username", "address"})
+    username = payload.text(data, "username", required=False, max_length=64)
+    address = payload.text(data, "address", required=False, max_length=64)
+    if not username and not address:
+        raise BadRequest("Cần 'username' hoặc 'address'", "give 'username' or 'address'")
+    session = writing()
+    cleared = lift_login_lockout(session, username=username, address=address)
+    session.commit()
+    runtime().audit(principal.label, "login.lift", "ok", target=username or address, detail={"cleared": cleared})
+    return jsonify({"username": username, "address": address, "cleared": cleared})
 
 
 @blueprint.post("/api-keys")

@@ -64,8 +64,9 @@ def issue_certificate():
 
     from asn1crypto import pem
 
-    from ledger import enrol_certificate
-    from policies.identity import parse_identity
+    from ca.requests import read_csr
+    from ledger import check_certificate_holder, enrol_certificate
+    from policies.identity import parse_identity, parse_name
     from service.guard import require_administrator
     from service.translation import library_errors
 
@@ -86,6 +87,12 @@ def issue_certificate():
         raise BadRequest("CSR không đọc được (PEM hoặc base64 DER)", "unreadable CSR (PEM or base64 DER)") from exc
     authority = _authority()
     with library_errors():
+        if profile == "personal":
+            # A person identifier belongs to one official on the roster: a CSR naming another official's CCCD
+            # is refused before anything is issued (issue 9, item 9).
+            holder = parse_name(read_csr(csr).subject)
+            check_certificate_holder(runtime().components.ledger, agency_code=agency, full_name=holder.common_name,
+                                     identifiers=[str(i) for i in holder.identifiers])
         issued = authority.issue_from_csr(csr, issuer=issuer, profile=profile, validity_days=validity)
         certificate = issued.certificate
         identity = parse_identity(certificate)

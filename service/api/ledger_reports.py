@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from service.accounts import Permission
+from service.accounts import Permission, Role
 from service.api import payload
-from service.errors import BadRequest
+from service.errors import BadRequest, Forbidden
 from service.guard import require, runtime
 from service.openapi import json_response, operation
 from service.translation import library_errors
@@ -88,6 +88,19 @@ def _csv_body() -> tuple[str, str]:
         raise BadRequest("Tệp CSV phải mã hóa UTF-8", "the CSV file must be UTF-8 encoded") from exc
 
 
+def _roster_agency_of(principal) -> str | None:
+    """The agency a roster write is bound to: the caller's (its API key's or account's); None (any agency)
+    only for an administrator. Deny by default: a non-administrator bound to no agency writes nothing."""
+    if Role.ADMINISTRATOR in principal.roles:
+        return None
+    if not principal.agency_code:
+        raise Forbidden(
+            "Chỉ khóa API hoặc tài khoản gắn với một cơ quan (hoặc quản trị viên) mới được sửa danh bạ",
+            "roster writes need an API key or account bound to an agency, or an administrator",
+        )
+    return principal.agency_code
+
+
 @blueprint.post("/roster/agencies")
 @operation("Import agencies (code, name, level, parent...) from CSV: all rows or none", tag="roster",
            permission="roster",
@@ -100,7 +113,8 @@ def import_agencies():
     principal = require(Permission.ROSTER)
     filename, text = _csv_body()
     with library_errors():
-        agencies = import_agencies_csv(runtime().components.ledger, text, source=filename)
+        agencies = import_agencies_csv(runtime().components.ledger, text, source=filename,
+                                       within_agency=_roster_agency_of(principal))
     runtime().audit(principal.label, "roster.agencies", "ok", target=filename, detail={"count": len(agencies)})
     return jsonify({"imported": len(agencies), "agencies": [a.code for a in agencies]})
 
@@ -116,6 +130,7 @@ def import_officials():
     principal = require(Permission.ROSTER)
     filename, text = _csv_body()
     with library_errors():
-        count = import_officials_csv(runtime().components.ledger, text, source=filename)
+        count = import_officials_csv(runtime().components.ledger, text, source=filename,
+                                     within_agency=_roster_agency_of(principal))
     runtime().audit(principal.label, "roster.officials", "ok", target=filename, detail={"count": count})
     return jsonify({"imported": count})

@@ -248,7 +248,7 @@ def _record_incoming(report, data: bytes, content: bytes | None, document, valid
     returned = not report.passed
     with library_errors(), Session(runtime().engine, expire_on_commit=False) as session:
         write_transaction(session)
-        records = append_in(session, entries, clock=runtime().clock)
+        records = append_in(session, entries, clock=runtime().clock, seal=runtime().components.ledger.head_seal)
         if returned:
             row = session.get(Document, document.id)
             row.returned_at, row.return_reason = now, _return_reason(report)

@@ -8,9 +8,10 @@ from urllib.parse import urlparse
 from flask import Blueprint, g, make_response, redirect, render_template, request, session, url_for
 
 from service.accounts import Permission, Role, authenticate_password
-from service.errors import ServiceError, Unauthenticated
-from service.guard import check_csrf, csrf_token, current_principal, db, find_user, log_in, runtime
 from service.audit import failed_login_actor
+from service.errors import ServiceError, TooManyRequests, Unauthenticated
+from service.guard import check_csrf, csrf_token, current_principal, db, find_user, log_in, log_out, runtime, writing
+from service.throttling import account_subject, address_subject, record_login_failure, record_login_success, require_login_allowed
 from service.openapi import operation
 from service.web.messages import LANGUAGES, catalogue, translate
 
@@ -104,12 +105,33 @@ def login_submit():
 
         raise CsrfFailure("Phiên đăng nhập đã hết hạn; hãy thử lại", "login form expired; try again")
     username = request.form.get("username", "")
+    # Throttled per account and per client address (service.throttling); a refused attempt runs no scrypt.
+    subjects = [account_subject(username), address_subject(request.remote_addr or "unknown")]
+    now = runtime().clock()
+    try:
+        require_login_allowed(db(), subjects, now=now)
+    except TooManyRequests:
+        runtime().audit("user:?", "login", "throttled")
+        raise
     try:
         principal = authenticate_password(db(), username, request.form.get("password", ""))
     except Unauthenticated:
+        from sqlalchemy.exc import IntegrityError
+
+        for attempt in (1, 2):  # a parallel first failure may insert the same throttle row: count again
+            writer = writing()
+            try:
+                record_login_failure(writer, subjects, now=now)
+                writer.commit()
+                break
+            except IntegrityError:
+                writer.rollback()
+                if attempt == 2:
+                    raise
         runtime().audit(failed_login_actor(username, known=len(username) <= 64 and find_user(username) is not None,
                                            secret=runtime().settings.secret_key), "login", "failed")
         return _page("login.html", next=request.form.get("next", ""), failed=True), 401
+    record_login_success(writing(), principal.name)
     log_in(find_user(principal.name))
     runtime().audit(principal.label, "login", "ok")
     return redirect(_safe_next(request.form.get("next")))
@@ -121,7 +143,7 @@ def logout():
     principal = current_principal()
     g.auth_method = "session"
     check_csrf()
-    session.clear()
+    log_out()
     if principal is not None:
         runtime().audit(principal.label, "logout", "ok")
     return redirect(url_for("web.login"))

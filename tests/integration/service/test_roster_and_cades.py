@@ -26,7 +26,7 @@ H26.20,Lê Thị Mai,Giám đốc,CCCD:001190022222,1a2b3c,2026-01-01T00:00:00+0
 
 
 def test_roster_import_all_or_nothing(service_world_on):
-    api = service_world_on.api("dms")
+    api = service_world_on.logged_in("admin")  # the agencies have no parent on the roster: an administrator
     bad = AGENCIES + "H26.21,,Sở Xây dựng,galaxy,H26,2008-08-01,\n"
     refused = api.post("/api/v1/roster/agencies", data=bad.encode(), content_type="text/csv",
                        headers={"X-Filename": "co-quan.csv"})

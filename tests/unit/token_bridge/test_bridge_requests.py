@@ -35,7 +35,7 @@ def test_a_good_body_becomes_a_request():
         ({**BODY, "digest": "AQ=ID"}, "Field digest is not valid base64."),
         ({**BODY, "description": "x" * 2001}, "Field description is longer than 2000 characters."),
         ({**BODY, "description": "a\tb"},
-         "Field description contains control or formatting characters (line breaks, bidi overrides)."),
+         "Field description contains a character that is not allowed: U+0009 (control character)."),
     ],
 )
 def test_bad_bodies_are_refused_with_the_reason(body, message):
