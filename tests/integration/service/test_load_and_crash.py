@@ -92,7 +92,7 @@ def test_bounded_load_no_5xx_and_exactly_the_acknowledged_records(tmp_path, data
         assert done is not None, tally.errors
         signed_record = done["ledger_record"]
         signed_pdf = base64.b64decode(done["document"])
-        empty = requests.get(f"{service.base_url}/api/v1/ledger/documents/0/records", headers=headers, timeout=30)
+        empty = requests.get(f"{service.base_url}/api/v1/ledger/documents/2147483647/records", headers=headers, timeout=30)
         assert (empty.status_code, empty.json()["records"]) == (200, [])
 
         deadline = time.monotonic() + 8.0  # a fixed, short time
