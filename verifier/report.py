@@ -207,6 +207,11 @@ class FileReport:
         """A file that is not a readable PDF / CMS signature: TOTAL_FAILED / FORMAT_FAILURE, not a crash."""
         return cls(path, Indication.TOTAL_FAILED, (), SubIndication.FORMAT_FAILURE, (message,))
 
+    @classmethod
+    def internal_error(cls, path: str, message: Message) -> "FileReport":
+        """Our own failure while judging the file: INDETERMINATE, never a verdict on the document."""
+        return cls(path, Indication.INDETERMINATE, (), None, (message,))
+
     @property
     def passed(self) -> bool:
         return self.indication is Indication.TOTAL_PASSED
