@@ -30,6 +30,8 @@ from pyhanko.pdf_utils.reader import HistoricalResolver
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.diff_analysis.commons import compare_dicts
 from pyhanko.sign.diff_analysis.policies import DEFAULT_DIFF_POLICY, StandardDiffPolicy
+from pyhanko.sign.diff_analysis.rules.form_field_rules import DSSCompareRule
+from pyhanko.sign.diff_analysis import SuspiciousModification
 from pyhanko.sign.diff_analysis.rules_api import QualifiedWhitelistRule, ReferenceUpdate
 
 _PAGE_KEYS_FOR_ANNOTATIONS = frozenset({"/Annots"})
@@ -133,6 +135,60 @@ class AnnotationRule(QualifiedWhitelistRule):
             for dependency in new.collect_dependencies(annotation, since_revision=new.revision):
                 if dependency in changed and not _existed_in(old, dependency):
                     yield ModificationLevel.ANNOTATIONS, ReferenceUpdate(dependency)
+
+
+class ValidationDataRule(QualifiedWhitelistRule):
+    """DSS updates (ETSI EN 319 142-1, 5.4.2), also from producers whose DSS pyHanko's strict rule refuses (VRI
+    keys rewritten or in lower case, VRI entries replaced, a DSS that references objects of earlier
+    revisions). pyHanko's `DSSCompareRule` is asked first; when it refuses, a changed object is still cleared
+    at the LTA level when it is reachable from the new /DSS and is either new or was already part of the
+    signed revision's DSS: validation data can never overwrite a page, an annotation or a field this way."""
+
+    def __init__(self) -> None:
+        self._strict = DSSCompareRule()
+
+    def apply_qualified(self, old: HistoricalResolver, new: HistoricalResolver
+                        ) -> Iterable[tuple[ModificationLevel, ReferenceUpdate]]:
+        try:
+            updates = list(self._strict.apply(old, new))
+        except SuspiciousModification:
+            updates = list(self._lenient(old, new))
+        for update in updates:
+            yield ModificationLevel.LTA_UPDATES, update
+
+    @staticmethod
+    def _lenient(old: HistoricalResolver, new: HistoricalResolver) -> Iterator[ReferenceUpdate]:
+        try:
+            new_dss = new.root.raw_get("/DSS")
+        except KeyError:
+            return
+        try:
+            old_dss = old.root.raw_get("/DSS")
+            previous = old.collect_dependencies(old_dss) | (
+                {old_dss.reference} if isinstance(old_dss, generic.IndirectObject) else set())
+        except KeyError:
+            previous = set()
+        changed = new.explicit_refs_in_revision()
+        seen: set[generic.Reference] = set()
+        stack = [new_dss]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, generic.IndirectObject):
+                ref = value.reference
+                if ref in seen:
+                    continue
+                seen.add(ref)
+                if ref in changed:
+                    if _existed_in(old, ref) and ref not in previous:
+                        continue  # an object of the signed revision outside its DSS: not validation data
+                    yield ReferenceUpdate(ref)
+                elif _existed_in(old, ref):
+                    continue  # unchanged object of an earlier revision (a DSS may reference those)
+                value = value.get_object()
+            if isinstance(value, generic.DictionaryObject):
+                stack.extend(value.raw_get(k) for k in value)
+            elif isinstance(value, generic.ArrayObject):
+                stack.extend(value)
 
 
 # Keys that point out of the structure tree (to pages, annotations, content): never followed.
@@ -240,8 +296,13 @@ class FreedObjectRule(QualifiedWhitelistRule):
                 yield ModificationLevel.LTA_UPDATES, ReferenceUpdate(ref)
 
 
+def _is_stock_dss_rule(rule) -> bool:
+    return isinstance(getattr(rule, "rule", None), DSSCompareRule)
+
+
 DIFF_POLICY = StandardDiffPolicy(
-    global_rules=[*DEFAULT_DIFF_POLICY.global_rules, AnnotationRule(), StructureTreeRule(), FreedObjectRule()],
+    global_rules=[*(rule for rule in DEFAULT_DIFF_POLICY.global_rules if not _is_stock_dss_rule(rule)),
+                  ValidationDataRule(), AnnotationRule(), StructureTreeRule(), FreedObjectRule()],
     form_rule=DEFAULT_DIFF_POLICY.form_rule,
     # Freed objects are still "changes to explain" (pyHanko registers them); FreedObjectRule explains them.
     reject_object_freeing=False,
