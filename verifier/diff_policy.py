@@ -111,8 +111,13 @@ class AnnotationRule(QualifiedWhitelistRule):
         # (a comment added, an annotation removed) is an annotation change.
         level = ModificationLevel.FORM_FILLING if set(old_annots) <= set(new_annots) and all(
             _is_widget(new(ref)) for ref in added) else ModificationLevel.ANNOTATIONS
+        ignored = _PAGE_KEYS_FOR_ANNOTATIONS
+        if "/Tabs" not in old_page and new_page.get("/Tabs") == "/S":
+            # ISO 32000-2, 12.5 (/Tabs): structure order, what PDF/UA requires once a page has annotations
+            # (iText sets it when it adds a field); it orders keyboard navigation, not what the page shows.
+            ignored = ignored | {"/Tabs"}
         if page_ref in changed:
-            if not compare_dicts(old_page, new_page, ignored=_PAGE_KEYS_FOR_ANNOTATIONS, raise_exc=False):
+            if not compare_dicts(old_page, new_page, ignored=ignored, raise_exc=False):
                 return  # the page itself changed (content, resources, boxes): not an annotation change
             yield level, ReferenceUpdate(page_ref)
         raw = new_page.raw_get("/Annots") if "/Annots" in new_page else None
@@ -276,6 +281,53 @@ class StructureTreeRule(QualifiedWhitelistRule):
         return old_k is None or old_k == new_k or isinstance(new_k, generic.ArrayObject)
 
 
+_WIDGET_APPEARANCE_KEYS = frozenset({"/AP", "/AS", "/DA", "/MK"})
+
+
+class FilledFieldWidgetRule(QualifiedWhitelistRule):
+    """The widgets of a field whose value was filled in this revision, when the widgets are separate objects
+    (the field's /Kids): their new appearance (/AP, /AS, /DA, /MK) and the new objects it uses. pyHanko clears
+    the value change itself (and refuses it for a locked field) but only the appearance of a field that is its
+    own widget. Without a value change, a new appearance stays unexplained (the "replace" shadow attack)."""
+
+    def apply_qualified(self, old: HistoricalResolver, new: HistoricalResolver
+                        ) -> Iterable[tuple[ModificationLevel, ReferenceUpdate]]:
+        changed = new.explicit_refs_in_revision()
+        try:
+            fields = new.root["/AcroForm"].raw_get("/Fields")
+        except (KeyError, TypeError):
+            return
+        stack = list(fields.get_object()) if isinstance(fields, (generic.ArrayObject, generic.IndirectObject)) else []
+        seen: set[generic.Reference] = set()
+        while stack:
+            item = stack.pop()
+            if not isinstance(item, generic.IndirectObject) or item.reference in seen:
+                continue
+            ref = item.reference
+            seen.add(ref)
+            field = new(ref)
+            if not isinstance(field, generic.DictionaryObject) or "/Kids" not in field:
+                continue
+            raw_kids = field.raw_get("/Kids")
+            raw_kids = raw_kids.get_object() if isinstance(raw_kids, generic.IndirectObject) else raw_kids
+            widgets = [k for k in raw_kids if isinstance(k, generic.IndirectObject) and "/T" not in k.get_object()]
+            stack.extend(k for k in raw_kids if isinstance(k, generic.IndirectObject) and "/T" in k.get_object())
+            if not widgets or ref not in changed or not _existed_in(old, ref) or field.get("/FT") == "/Sig":
+                continue
+            if old(ref).get("/V") == field.get("/V"):
+                continue
+            for widget in widgets:
+                wref = widget.reference
+                if wref not in changed or not _existed_in(old, wref):
+                    continue
+                if not compare_dicts(old(wref), new(wref), ignored=_WIDGET_APPEARANCE_KEYS, raise_exc=False):
+                    continue
+                yield ModificationLevel.FORM_FILLING, ReferenceUpdate(wref)
+                for dependency in new.collect_dependencies(new(wref), since_revision=new.revision):
+                    if dependency in changed and not _existed_in(old, dependency):
+                        yield ModificationLevel.FORM_FILLING, ReferenceUpdate(dependency)
+
+
 class FreedObjectRule(QualifiedWhitelistRule):
     """A freed object that nothing in the new revision refers to (see the module docstring)."""
 
@@ -302,7 +354,8 @@ def _is_stock_dss_rule(rule) -> bool:
 
 DIFF_POLICY = StandardDiffPolicy(
     global_rules=[*(rule for rule in DEFAULT_DIFF_POLICY.global_rules if not _is_stock_dss_rule(rule)),
-                  ValidationDataRule(), AnnotationRule(), StructureTreeRule(), FreedObjectRule()],
+                  ValidationDataRule(), AnnotationRule(), StructureTreeRule(), FilledFieldWidgetRule(),
+                  FreedObjectRule()],
     form_rule=DEFAULT_DIFF_POLICY.form_rule,
     # Freed objects are still "changes to explain" (pyHanko registers them); FreedObjectRule explains them.
     reject_object_freeing=False,
