@@ -65,6 +65,16 @@ def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) ->
         message = Message("modifications.coverage", detail_en, detail_vi, Severity.ERROR)
         return Integrity(coverage_name, Modifications.DISALLOWED, detail_en,
                           (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, message), (message,))
+    unexplained = unexplained_tail(embedded.reader)
+    if unexplained:
+        detail_en = (f"{unexplained} bytes after the last revision do not form a clean incremental update (damaged or "
+                     f"missing cross-reference table): content added after signing that cannot be analysed")
+        detail_vi = (f"{unexplained} byte sau phiên bản cuối không tạo thành một bản cập nhật gia tăng hợp lệ (bảng "
+                     f"tham chiếu chéo bị hỏng hoặc thiếu): nội dung thêm sau khi ký không thể phân tích")
+        message = Message("modifications.unanalysable", f"the document was changed after signing: {detail_en}",
+                          f"văn bản đã bị thay đổi sau khi ký: {detail_vi}", Severity.ERROR)
+        return Integrity(coverage_name, Modifications.DISALLOWED, f"{ChangeClass.OTHER.value}: {detail_en}",
+                         (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
     diff = embedded.diff_result
     detail_vi = None
     if isinstance(diff, SuspiciousModification):
@@ -106,6 +116,35 @@ def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) ->
     message = Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.ERROR)
     return Integrity(coverage_name, Modifications.DISALLOWED, change,
                       (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
+
+
+_PADDING = b" \t\r\n\x00\x0c"
+
+
+def unexplained_tail(reader) -> int:
+    """The number of bytes after the end of the last revision the cross-reference data describes (the %%EOF
+    that follows the last xref section in the file). ISO 32000-2, 7.5.6: an incremental update is a body, a
+    cross-reference section and a trailer; bytes that are not (an update with a damaged xref, objects
+    appended with the old startxref repeated) are ignored by this parser but picked up by viewers that
+    rebuild the xref, so they are a change that cannot be analysed: never "unchanged"."""
+    stream = reader.stream
+    position = stream.tell()
+    try:
+        stream.seek(0, 2)
+        size = stream.tell()
+        ends = []
+        for revision in range(reader.xrefs.total_revisions):
+            meta = reader.xrefs.get_xref_container_info(revision)
+            ends.append(max(meta.end_location or 0, meta.start_location or 0))
+        last = max(ends)
+        stream.seek(last)
+        rest = stream.read(size - last)
+    finally:
+        stream.seek(position)
+    marker = rest.find(b"%%EOF")
+    if marker < 0:
+        return len(rest.strip(_PADDING))
+    return len(rest[marker + 5:].strip(_PADDING))
 
 
 def _first_line(text: str) -> str:
