@@ -85,6 +85,15 @@ def _is_widget(annotation) -> bool:
     return isinstance(annotation, generic.DictionaryObject) and annotation.get("/Subtype") == "/Widget"
 
 
+def _new_dependencies(new: HistoricalResolver, value) -> set[generic.Reference]:
+    """The objects introduced in this revision that `value` uses; none when a reference dangles (nothing is
+    then cleared through it, so what it would hide stays unexplained)."""
+    try:
+        return new.collect_dependencies(value, since_revision=new.revision)
+    except KeyError:
+        return set()
+
+
 def _existed_in(old: HistoricalResolver, ref: generic.Reference) -> bool:
     return old.reader.xrefs.get_historical_ref(ref, old.revision) is not None
 
@@ -137,7 +146,7 @@ class AnnotationRule(QualifiedWhitelistRule):
                 if ref not in old_annots or _is_widget(old(ref)):
                     continue  # an object of the signed revision turned into an annotation: unexplained
             yield ModificationLevel.ANNOTATIONS, ReferenceUpdate(ref)
-            for dependency in new.collect_dependencies(annotation, since_revision=new.revision):
+            for dependency in _new_dependencies(new, annotation):
                 if dependency in changed and not _existed_in(old, dependency):
                     yield ModificationLevel.ANNOTATIONS, ReferenceUpdate(dependency)
 
@@ -323,7 +332,7 @@ class FilledFieldWidgetRule(QualifiedWhitelistRule):
                 if not compare_dicts(old(wref), new(wref), ignored=_WIDGET_APPEARANCE_KEYS, raise_exc=False):
                     continue
                 yield ModificationLevel.FORM_FILLING, ReferenceUpdate(wref)
-                for dependency in new.collect_dependencies(new(wref), since_revision=new.revision):
+                for dependency in _new_dependencies(new, new(wref)):
                     if dependency in changed and not _existed_in(old, dependency):
                         yield ModificationLevel.FORM_FILLING, ReferenceUpdate(dependency)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel, SuspiciousModification
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
@@ -51,7 +52,17 @@ class Integrity:
 
 def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) -> Integrity:
     """Coverage of the byte range and the changes made after the signed revision."""
-    embedded.compute_integrity_info(diff_policy=DIFF_POLICY)
+    try:
+        embedded.compute_integrity_info(diff_policy=DIFF_POLICY)
+    except (PdfError, KeyError, ValueError) as exc:
+        # The later revisions cannot even be read for analysis (a dangling reference, field names that
+        # ISO 32000-2 12.7.4.2 forbids): a change that cannot be analysed is not allowed.
+        detail_en = f"the changes made after signing cannot be analysed ({_first_line(describe(exc))})"
+        detail_vi = f"không phân tích được các thay đổi sau khi ký ({_first_line(describe(exc))})"
+        message = Message("modifications.unanalysable", f"the document was changed after signing: {detail_en}",
+                          f"văn bản đã bị thay đổi sau khi ký: {detail_vi}", Severity.ERROR)
+        return Integrity("unclear", Modifications.DISALLOWED, f"{ChangeClass.OTHER.value}: {detail_en}",
+                         (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
     coverage = embedded.coverage
     coverage_name = _COVERAGE[coverage]
     if coverage < SignatureCoverageLevel.ENTIRE_REVISION:
