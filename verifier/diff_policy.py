@@ -125,17 +125,22 @@ class AnnotationRule(QualifiedWhitelistRule):
             # ISO 32000-2, 12.5 (/Tabs): structure order, what PDF/UA requires once a page has annotations
             # (iText sets it when it adds a field); it orders keyboard navigation, not what the page shows.
             ignored = ignored | {"/Tabs"}
+        widgets_only = level is ModificationLevel.FORM_FILLING and ignored is _PAGE_KEYS_FOR_ANNOTATIONS
         if page_ref in changed:
             if not compare_dicts(old_page, new_page, ignored=ignored, raise_exc=False):
                 return  # the page itself changed (content, resources, boxes): not an annotation change
-            yield level, ReferenceUpdate(page_ref)
+            if not widgets_only:
+                # Widgets only (a signature, a document timestamp): pyHanko's form rules clear the page at the
+                # level they belong to (a document timestamp's at LTA); a second approval would raise it.
+                yield level, ReferenceUpdate(page_ref)
         raw = new_page.raw_get("/Annots") if "/Annots" in new_page else None
         if isinstance(raw, generic.IndirectObject) and raw.reference in changed:
             old_raw = old_page.raw_get("/Annots") if "/Annots" in old_page else None
             # the array object itself may be rewritten, but must not be some other object of the signed revision
             if not _existed_in(old, raw.reference) or (
                     isinstance(old_raw, generic.IndirectObject) and old_raw.reference == raw.reference):
-                yield level, ReferenceUpdate(raw.reference)
+                if not widgets_only:
+                    yield level, ReferenceUpdate(raw.reference)
         for ref in new_annots:
             if ref not in changed:
                 continue
