@@ -42,8 +42,10 @@ async def _dss_for_every_signature(pdf: bytes, context) -> bytes:
     for embedded in reader.embedded_signatures:  # approval and issue signatures, document timestamps
         # the signer's (or, for a document timestamp, the TSA's) path, and its signature timestamp's path
         paths = await collect_validation_info(embedded, context)
+        # ETSI EN 319 142-1, 5.4.2.3: the VRI key is the SHA-1 of the signature's /Contents bytes (padding
+        # included), in upper-case hex. (pyHanko's own add_validation_info hashes the hex text instead.)
         DocumentSecurityStore.supply_dss_in_writer(
-            writer, embedded.pkcs7_content.hex().encode("ascii"), paths=paths, validation_context=context)
+            writer, embedded.pkcs7_content, paths=paths, validation_context=context)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
