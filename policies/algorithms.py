@@ -15,6 +15,12 @@ from asn1crypto import keys as asn1_keys
 from policies.decision import Decision, PolicyError
 
 
+# RFC 8032 / RFC 8410: the size of the curve's field, as a key size is usually quoted.
+_EDWARDS_BITS = {"ed25519": 256, "ed448": 456}
+# Key algorithms accepted unless a policy lists its own (`key_algorithms`).
+DEFAULT_KEY_ALGORITHMS = frozenset({"rsa", "ec", "rsassa_pss"})
+
+
 @dataclass(frozen=True)
 class KeyDescription:
     algorithm: str  # "rsa", "ec", or another asn1crypto algorithm name
@@ -22,7 +28,11 @@ class KeyDescription:
 
     @classmethod
     def of(cls, public_key: asn1_keys.PublicKeyInfo) -> "KeyDescription":
-        return cls(public_key.algorithm, public_key.bit_size)
+        algorithm = public_key.algorithm
+        if algorithm in _EDWARDS_BITS:
+            # asn1crypto's bit_size has no branch for RFC 8410 keys (it fails on an unbound variable).
+            return cls(algorithm, _EDWARDS_BITS[algorithm])
+        return cls(algorithm, public_key.bit_size)
 
     def __str__(self) -> str:
         return f"{self.algorithm.upper()}-{self.bits}"
@@ -34,10 +44,12 @@ class AlgorithmRules:
     min_rsa_bits: int
     min_ec_bits: int
     legacy_sha1_ca_until: datetime | None = None  # only meaningful when verifying
+    key_algorithms: frozenset[str] = DEFAULT_KEY_ALGORITHMS
 
     @classmethod
     def from_mapping(cls, data: dict, *, section: str) -> "AlgorithmRules":
-        known = {"digests", "signature_digests", "min_rsa_bits", "min_ec_bits", "legacy_sha1_ca_until"}
+        known = {"digests", "signature_digests", "min_rsa_bits", "min_ec_bits", "legacy_sha1_ca_until",
+                 "key_algorithms"}
         unknown = set(data) - known
         if unknown:
             raise PolicyError(f"[{section}]: unknown key(s) {', '.join(sorted(unknown))}")
@@ -52,8 +64,12 @@ class AlgorithmRules:
                 raise PolicyError(f"[{section}] legacy_sha1_ca_until: {exc}") from exc
         if until is not None and until.tzinfo is None:
             raise PolicyError(f"[{section}] legacy_sha1_ca_until needs a UTC offset")
+        key_algorithms = data.get("key_algorithms")
+        if key_algorithms is not None and (isinstance(key_algorithms, str) or not key_algorithms):
+            raise PolicyError(f"[{section}] key_algorithms: give a non-empty list, e.g. [\"rsa\", \"ec\"]")
         return cls(frozenset(d.lower() for d in digests), int(data.get("min_rsa_bits", 2048)),
-                   int(data.get("min_ec_bits", 256)), until)
+                   int(data.get("min_ec_bits", 256)), until,
+                   frozenset(str(k).lower() for k in key_algorithms) if key_algorithms else DEFAULT_KEY_ALGORITHMS)
 
     def check_key(self, key: KeyDescription, *, rule: str) -> Decision:
         if key.algorithm == "rsa" and key.bits < self.min_rsa_bits:
@@ -68,9 +84,11 @@ class AlgorithmRules:
                 f"EC key of {key.bits} bits is below the minimum of {self.min_ec_bits}",
                 f"khóa EC {key.bits} bit nhỏ hơn mức tối thiểu {self.min_ec_bits} bit",
             )
-        if key.algorithm not in ("rsa", "ec", "rsassa_pss"):
-            return Decision.deny(f"{rule}:key-algorithm", f"key algorithm {key.algorithm} is not allowed",
-                                 f"thuật toán khóa {key.algorithm} không được phép")
+        if key.algorithm not in self.key_algorithms:
+            allowed = ", ".join(sorted(self.key_algorithms)).upper()
+            return Decision.deny(f"{rule}:key-algorithm",
+                                 f"key algorithm {key.algorithm.upper()} is not allowed (allowed: {allowed})",
+                                 f"thuật toán khóa {key.algorithm.upper()} không được phép (được phép: {allowed})")
         return Decision.allow(f"{rule}:key", f"{key} is allowed", f"{key} được phép")
 
     def check_digest(self, digest_algorithm: str, *, rule: str) -> Decision:

@@ -69,7 +69,15 @@ def load_certificates(data: bytes) -> list[x509.Certificate]:
     """DER, one PEM or a PEM bundle into certificates; a precise PolicyError otherwise."""
     try:
         if pem.detect(data):
-            return [x509.Certificate.load(der) for _, _, der in pem.unarmor(data, multiple=True)]
+            # A bundle may also hold keys or CRLs (iText's rootRsa.pem carries its encrypted test key):
+            # only the CERTIFICATE blocks are certificates.
+            found = [x509.Certificate.load(der) for kind, _, der in pem.unarmor(data, multiple=True)
+                     if kind in ("CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE")]
+            for certificate in found:
+                certificate.native  # force a full parse: asn1crypto is lazy
+            if not found:
+                raise ValueError("the PEM data holds no CERTIFICATE block")
+            return found
         certificate = x509.Certificate.load(data)
         certificate.native  # force a full parse: asn1crypto is lazy
         return [certificate]

@@ -329,24 +329,16 @@ async def async_complete(state, signature_value, *, environment, used_states) ->
 
 async def _add_validation_data(pdf: bytes, state: SigningState, environment: SigningEnvironment) -> bytes:
     """B-LT: the chain, CRLs and OCSP responses in the DSS; B-LTA: then a document timestamp over it all."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign import signers
     from pyhanko.sign.timestamps import TimestampRequestError
-    from pyhanko.sign.validation import dss
+
+    from signer.ltv import add_validation_data
 
     context = environment.validation_context(for_embedding=True, extra_certs=state.chain_certificates())
     try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-        embedded = next(s for s in reader.embedded_regular_signatures if s.field_name == state.field_name)
-        out = await dss.async_add_validation_info(embedded, context, output=io.BytesIO(), force_write=True)
-        pdf = out.getvalue()
-        if state.level is PadesLevel.B_LTA:
-            writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-            stamped = await signers.PdfTimeStamper(environment.timestamper).async_timestamp_pdf(
-                writer, state.digest_algorithm.value, validation_context=context, output=io.BytesIO(),
-            )
-            pdf = stamped.getvalue()
+        # Every signature of the document (the earlier approval too) and every timestamp's TSA chain.
+        pdf = await add_validation_data(
+            pdf, context, digest_algorithm=state.digest_algorithm.value,
+            document_timestamper=environment.timestamper if state.level is PadesLevel.B_LTA else None)
     except TimestampRequestError as exc:
         raise TimestampError(f"không lấy được dấu thời gian tài liệu / the document timestamp failed: {exc}") from exc
     except SignerError:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign.diff_analysis import DiffResult, ModificationLevel, SuspiciousModification
-from pyhanko.sign.diff_analysis.policies import DEFAULT_DIFF_POLICY
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from policies.validation import ChangeClass, ValidationPolicy
+from verifier.diff_policy import DIFF_POLICY
 from verifier.report import Indication, Message, Modifications, Severity, SubIndication
 
 
@@ -51,7 +52,17 @@ class Integrity:
 
 def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) -> Integrity:
     """Coverage of the byte range and the changes made after the signed revision."""
-    embedded.compute_integrity_info(diff_policy=DEFAULT_DIFF_POLICY)
+    try:
+        embedded.compute_integrity_info(diff_policy=DIFF_POLICY)
+    except (PdfError, KeyError, ValueError) as exc:
+        # The later revisions cannot even be read for analysis (a dangling reference, field names that
+        # ISO 32000-2 12.7.4.2 forbids): a change that cannot be analysed is not allowed.
+        detail_en = f"the changes made after signing cannot be analysed ({_first_line(describe(exc))})"
+        detail_vi = f"không phân tích được các thay đổi sau khi ký ({_first_line(describe(exc))})"
+        message = Message("modifications.unanalysable", f"the document was changed after signing: {detail_en}",
+                          f"văn bản đã bị thay đổi sau khi ký: {detail_vi}", Severity.ERROR)
+        return Integrity("unclear", Modifications.DISALLOWED, f"{ChangeClass.OTHER.value}: {detail_en}",
+                         (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
     coverage = embedded.coverage
     coverage_name = _COVERAGE[coverage]
     if coverage < SignatureCoverageLevel.ENTIRE_REVISION:
@@ -65,6 +76,16 @@ def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) ->
         message = Message("modifications.coverage", detail_en, detail_vi, Severity.ERROR)
         return Integrity(coverage_name, Modifications.DISALLOWED, detail_en,
                           (Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, message), (message,))
+    unexplained = unexplained_tail(embedded.reader)
+    if unexplained:
+        detail_en = (f"{unexplained} bytes after the last revision do not form a clean incremental update (damaged or "
+                     f"missing cross-reference table): content added after signing that cannot be analysed")
+        detail_vi = (f"{unexplained} byte sau phiên bản cuối không tạo thành một bản cập nhật gia tăng hợp lệ (bảng "
+                     f"tham chiếu chéo bị hỏng hoặc thiếu): nội dung thêm sau khi ký không thể phân tích")
+        message = Message("modifications.unanalysable", f"the document was changed after signing: {detail_en}",
+                          f"văn bản đã bị thay đổi sau khi ký: {detail_vi}", Severity.ERROR)
+        return Integrity(coverage_name, Modifications.DISALLOWED, f"{ChangeClass.OTHER.value}: {detail_en}",
+                         (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
     diff = embedded.diff_result
     detail_vi = None
     if isinstance(diff, SuspiciousModification):
@@ -75,6 +96,8 @@ def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) ->
         fields = sorted(diff.changed_form_fields)
         detail = f"fields {', '.join(fields)}" if fields else ""
         detail_vi = f"trường {', '.join(fields)}" if fields else ""
+        if found is ChangeClass.ANNOTATIONS:
+            detail, detail_vi = _describe_pages(embedded) or ("annotations changed", "chú thích bị thay đổi")
         shadowed = _appearance_only_changes(embedded, fields) if found is ChangeClass.FORM_FILLING else []
         if shadowed:
             found = ChangeClass.OTHER
@@ -90,12 +113,49 @@ def judge_integrity(embedded: EmbeddedPdfSignature, policy: ValidationPolicy) ->
     if found is ChangeClass.NONE:
         return Integrity(coverage_name, Modifications.NONE, None, None, ())
     change = f"{found.value}: {detail}" if detail else found.value
+    if decision.allowed and found is ChangeClass.ANNOTATIONS:
+        # Allowed, and named: the page content is the signed one, but an annotation is drawn over it.
+        message = Message(decision.rule,
+                          f"{detail} after signing: allowed, does not alter the signed content (an annotation is "
+                          f"drawn over the page: what it shows is not signed)",
+                          f"{detail_vi} sau khi ký: được phép, không làm thay đổi nội dung đã ký (chú thích được vẽ "
+                          f"đè lên trang: phần chú thích hiển thị không được ký)", Severity.WARNING)
+        return Integrity(coverage_name, Modifications.ALLOWED, change, None, (message,))
     if decision.allowed:
         message = Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.INFO)
         return Integrity(coverage_name, Modifications.ALLOWED, change, None, (message,))
     message = Message(decision.rule, decision.reason_en, decision.reason_vi, Severity.ERROR)
     return Integrity(coverage_name, Modifications.DISALLOWED, change,
                       (Indication.TOTAL_FAILED, SubIndication.SIG_CONSTRAINTS_FAILURE, message), (message,))
+
+
+_PADDING = b" \t\r\n\x00\x0c"
+
+
+def unexplained_tail(reader) -> int:
+    """The number of bytes after the end of the last revision the cross-reference data describes (the %%EOF
+    that follows the last xref section in the file). ISO 32000-2, 7.5.6: an incremental update is a body, a
+    cross-reference section and a trailer; bytes that are not (an update with a damaged xref, objects
+    appended with the old startxref repeated) are ignored by this parser but picked up by viewers that
+    rebuild the xref, so they are a change that cannot be analysed: never "unchanged"."""
+    stream = reader.stream
+    position = stream.tell()
+    try:
+        stream.seek(0, 2)
+        size = stream.tell()
+        ends = []
+        for revision in range(reader.xrefs.total_revisions):
+            meta = reader.xrefs.get_xref_container_info(revision)
+            ends.append(max(meta.end_location or 0, meta.start_location or 0))
+        last = max(ends)
+        stream.seek(last)
+        rest = stream.read(size - last)
+    finally:
+        stream.seek(position)
+    marker = rest.find(b"%%EOF")
+    if marker < 0:
+        return len(rest.strip(_PADDING))
+    return len(rest[marker + 5:].strip(_PADDING))
 
 
 def _first_line(text: str) -> str:
@@ -121,9 +181,15 @@ def _describe_pages(embedded: EmbeddedPdfSignature) -> tuple[str, str] | None:
         if _content(old) != _content(new):
             en.append(f"content of page {number} replaced")
             vi.append(f"nội dung trang {number} bị thay")
-        if _annotation_count(new) > _annotation_count(old):
-            en.append(f"annotations added on page {number}")
-            vi.append(f"thêm chú thích trên trang {number}")
+        old_annots, new_annots = _annotations(old), _annotations(new)
+        added = [a for key, a in new_annots.items() if key not in old_annots]
+        removed = [a for key, a in old_annots.items() if key not in new_annots]
+        if added:
+            en.append(f"annotation{'s' if len(added) > 1 else ''} {_subtypes(added)} added on page {number}")
+            vi.append(f"thêm chú thích {_subtypes(added)} trên trang {number}")
+        if removed:
+            en.append(f"annotation{'s' if len(removed) > 1 else ''} {_subtypes(removed)} removed from page {number}")
+            vi.append(f"xóa chú thích {_subtypes(removed)} khỏi trang {number}")
     if not en:
         return None
     return "; ".join(en), "; ".join(vi)
@@ -149,9 +215,22 @@ def _content(page) -> bytes:
     return contents.data
 
 
-def _annotation_count(page) -> int:
+def _annotations(page) -> dict:
+    """The annotations of a page by object number (direct ones by position)."""
     annots = page.get("/Annots")
-    return len(annots.get_object()) if annots is not None else 0
+    if annots is None:
+        return {}
+    found = {}
+    for position, item in enumerate(page.raw_get("/Annots").get_object()
+                                    if hasattr(page.raw_get("/Annots"), "get_object") else annots):
+        key = item.reference.idnum if hasattr(item, "reference") else f"direct-{position}"
+        found[key] = item.get_object()
+    return found
+
+
+def _subtypes(annotations) -> str:
+    names = sorted({str(a.get("/Subtype", "/Annot"))[1:] for a in annotations if hasattr(a, "get")})
+    return "(" + ", ".join(names) + ")"
 
 
 def _fields_by_name(root) -> dict[str, object]:

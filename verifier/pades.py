@@ -9,7 +9,10 @@ integrity, the signature timestamp, then the chain at the signing time. Internal
 from __future__ import annotations
 
 import io
+import logging
 from datetime import datetime
+
+from asn1crypto import cms
 
 from pyhanko.pdf_utils import misc as pdf_misc
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -29,6 +32,16 @@ from verifier.report import (
     TimeSource,
 )
 from verifier.signature import DocumentData, Environment, decide, judge_cms_signer
+
+log = logging.getLogger(__name__)
+
+# What a hostile or broken file makes the PDF and ASN.1 parsers raise (pyHanko's PdfError family, asn1crypto's
+# ValueError, a KeyError for a missing object or key): a fault of the document. Anything else raised while
+# judging a signature (TypeError, NameError, AttributeError, ...) is a fault of ours or of a library: it is
+# reported as INDETERMINATE "internal error" and logged, never as a verdict on the document.
+FORMAT_ERRORS = (pdf_misc.PdfError, ValueError, KeyError, IndexError)
+# PDF 2.0 (ISO 32000-2, 12.8.3.3) and ETSI EN 319 142-1 (6.3): these sub-filters are detached signatures.
+_DETACHED = ("/adbe.pkcs7.detached", "/ETSI.CAdES.detached")
 
 
 def read_document_data(reader: PdfFileReader) -> DocumentData:
@@ -98,7 +111,7 @@ async def _judge_pdf(data: bytes, *, path: str, env: Environment, limits: PdfLim
 
     for index in reversed(range(len(signatures))):
         embedded = signatures[index]
-        if embedded.sig_object_type != "/DocTimeStamp":
+        if not is_document_timestamp(embedded):
             continue
         deadline.check()
         try:
@@ -106,8 +119,10 @@ async def _judge_pdf(data: bytes, *, path: str, env: Environment, limits: PdfLim
                 embedded, env=env, document=document, moment=proven_time(embedded.signed_revision))
             if report.passed and report.signing_time is not None:
                 proofs.append((embedded.signed_revision, report.signing_time))
-        except Exception as exc:  # noqa: BLE001 - a malformed timestamp is reported, never a crash
+        except FORMAT_ERRORS as exc:  # a malformed timestamp is reported, never a crash
             report = _malformed(embedded.field_name, exc)
+        except Exception as exc:  # noqa: BLE001 - our fault, not the document's
+            report = internal_error(embedded.field_name, exc, path=path)
         judged[index] = report
     for index, embedded in enumerate(signatures):
         if index in judged:
@@ -116,8 +131,10 @@ async def _judge_pdf(data: bytes, *, path: str, env: Environment, limits: PdfLim
         try:
             judged[index] = await judge_signature(embedded, env=env, document=document,
                                                   tst_moment=proven_time(embedded.signed_revision))
-        except Exception as exc:  # noqa: BLE001 - a malformed signature is reported, never a crash
+        except FORMAT_ERRORS as exc:  # a malformed signature is reported, never a crash
             judged[index] = _malformed(embedded.field_name, exc)
+        except Exception as exc:  # noqa: BLE001 - our fault, not the document's
+            judged[index] = internal_error(embedded.field_name, exc, path=path)
     reports = [judged[i] for i in range(len(signatures))]
     reports.extend(_malformed(name, exc) for name, exc in broken)
     return FileReport.of(path, tuple(reports), _order_findings(reports))
@@ -165,6 +182,70 @@ class _Encrypted(Exception):
     pass
 
 
+def is_document_timestamp(embedded: EmbeddedPdfSignature) -> bool:
+    """A PAdES document timestamp: /Type /DocTimeStamp, or (as some producers write it) /Type /Sig with the
+    /SubFilter /ETSI.RFC3161 that only document timestamps have (ETSI EN 319 142-1, 5.4; ISO 32000-2,
+    12.8.5)."""
+    return embedded.sig_object_type == "/DocTimeStamp" or embedded.sig_object.get("/SubFilter") == "/ETSI.RFC3161"
+
+
+def internal_error(field: str, exc: BaseException, *, path: str) -> SignatureReport:
+    """An unexpected exception while judging one signature: logged with its traceback, reported as
+    INDETERMINATE (ETSI EN 319 102-1 has no verdict for a validator's own failure; it is not the signer's)."""
+    log.error("internal error while validating signature %r of %s", field, path, exc_info=exc)
+    text = f"{type(exc).__name__}: {describe(exc)}"
+    return SignatureReport(
+        field=field, kind=SignatureKind.UNKNOWN, indication=Indication.INDETERMINATE, sub_indication=None,
+        signer=None, certificate_sha256=None, signing_time=None, signing_time_source=TimeSource.NONE,
+        claimed_time=None, timestamp=None, trust_anchor=None, revocation=(), coverage="unclear",
+        modifications=Modifications.NONE, change=None, digest_algorithm=None, signature_algorithm=None,
+        messages=(Message("internal-error",
+                          f"internal error of the verifier, not a fault of the document: {text}; the signature "
+                          f"could not be judged (reported to the operators' log)",
+                          f"lỗi nội bộ của phần mềm kiểm tra, không phải lỗi của văn bản: {text}; chưa kiểm tra "
+                          f"được chữ ký (đã ghi vào nhật ký vận hành)", Severity.ERROR),),
+    )
+
+
+def _structure_failure(embedded: EmbeddedPdfSignature) -> tuple[str, str] | None:
+    """Structural rules of a PAdES signature's CMS that a valid cryptographic check would not catch."""
+    signed_data: cms.SignedData = embedded.signed_data
+    sub_filter = embedded.sig_object.get("/SubFilter")
+    if sub_filter in _DETACHED and signed_data["encap_content_info"]["content"].native is not None:
+        # ISO 32000-2, 12.8.3.3.1 and ETSI EN 319 142-1, 6.3: in a detached signature the signed document is
+        # the byte range; encapsulated content would be a second, different "signed content".
+        return (f"the detached signature ({sub_filter[1:]}) carries encapsulated content (eContent); a detached "
+                f"PDF signature must not (ISO 32000-2, 12.8.3.3; ETSI EN 319 142-1, 6.3)",
+                f"chữ ký tách rời ({sub_filter[1:]}) lại chứa nội dung đóng gói (eContent); chữ ký PDF tách rời "
+                f"không được chứa (ISO 32000-2, 12.8.3.3; ETSI EN 319 142-1, 6.3)")
+    for signer_info in signed_data["signer_infos"]:
+        attrs = signer_info["signed_attrs"]
+        if not attrs.contents:
+            continue
+        # X.690, 11.6 (DER): the elements of a SET OF are in ascending order of their encodings. The signature
+        # is over the DER encoding, so attributes out of order are not what was meant to be signed (RFC 5652,
+        # 5.4); EU DSS reports them as a hash failure.
+        encodings = [attr.dump() for attr in attrs]
+        width = max(len(e) for e in encodings)
+        if encodings != sorted(encodings, key=lambda e: e.ljust(width, b"\0")):
+            return ("the signed attributes are not DER-encoded (not in ascending order, X.690 11.6): the signed "
+                    "attributes are not the ones the signature value covers (RFC 5652, 5.4)",
+                    "các thuộc tính được ký không được mã hóa DER (không theo thứ tự tăng dần, X.690 11.6): đó "
+                    "không phải là các thuộc tính mà giá trị chữ ký bao phủ (RFC 5652, 5.4)")
+    return None
+
+
+def _failed_structure(field: str, reason: tuple[str, str]) -> SignatureReport:
+    return SignatureReport(
+        field=field, kind=SignatureKind.UNKNOWN, indication=Indication.TOTAL_FAILED,
+        sub_indication=SubIndication.FORMAT_FAILURE, signer=None, certificate_sha256=None, signing_time=None,
+        signing_time_source=TimeSource.NONE, claimed_time=None, timestamp=None, trust_anchor=None,
+        revocation=(), coverage="unclear", modifications=Modifications.NONE, change=None,
+        digest_algorithm=None, signature_algorithm=None,
+        messages=(Message("format.signature-structure", reason[0], reason[1], Severity.ERROR),),
+    )
+
+
 def _malformed(field: str, exc: Exception) -> SignatureReport:
     return SignatureReport(
         field=field, kind=SignatureKind.UNKNOWN, indication=Indication.TOTAL_FAILED,
@@ -179,6 +260,9 @@ def _malformed(field: str, exc: Exception) -> SignatureReport:
 
 async def judge_signature(embedded: EmbeddedPdfSignature, *, env: Environment, document: DocumentData,
                           tst_moment: datetime | None = None) -> SignatureReport:
+    structure = _structure_failure(embedded)
+    if structure is not None:
+        return _failed_structure(embedded.field_name, structure)
     integrity = judge_integrity(embedded, env.policy)
     return await judge_cms_signer(
         embedded.signed_data, digest=embedded.compute_digest(), claimed=embedded.self_reported_timestamp,

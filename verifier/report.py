@@ -152,8 +152,12 @@ class SignatureReport:
     def __post_init__(self) -> None:
         if self.indication is Indication.NO_SIGNATURE_FOUND:
             raise ValueError("a signature's indication cannot be NO_SIGNATURE_FOUND")
-        if (self.indication is Indication.TOTAL_PASSED) != (self.sub_indication is None):
+        # ETSI EN 319 102-1 gives every TOTAL_FAILED a sub-indication and none to TOTAL_PASSED. INDETERMINATE
+        # without one is our own "internal error" (no ETSI sub-indication names a validator's failure).
+        if self.indication is Indication.TOTAL_PASSED and self.sub_indication is not None:
             raise ValueError("a sub-indication goes with TOTAL_FAILED or INDETERMINATE, and only with them")
+        if self.indication is Indication.TOTAL_FAILED and self.sub_indication is None:
+            raise ValueError("a TOTAL_FAILED signature needs its sub-indication")
 
     @property
     def passed(self) -> bool:
@@ -209,6 +213,11 @@ class FileReport:
     def format_failure(cls, path: str, message: Message) -> "FileReport":
         """A file that is not a readable PDF / CMS signature: TOTAL_FAILED / FORMAT_FAILURE, not a crash."""
         return cls(path, Indication.TOTAL_FAILED, (), SubIndication.FORMAT_FAILURE, (message,))
+
+    @classmethod
+    def internal_error(cls, path: str, message: Message) -> "FileReport":
+        """Our own failure while judging the file: INDETERMINATE, never a verdict on the document."""
+        return cls(path, Indication.INDETERMINATE, (), None, (message,))
 
     @property
     def passed(self) -> bool:

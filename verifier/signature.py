@@ -55,7 +55,17 @@ def with_embedded_revinfo(document: DocumentData, signed_data: cms.SignedData,
         return document  # unreadable extras: judge with what the document carries elsewhere
     if len(crls) == len(document.crls) and len(ocsps) == len(document.ocsps):
         return document
-    return DocumentData(document.certs, tuple(crls), tuple(ocsps))
+    # asn1crypto parses lazily: a truncated CRL or response in a signature (iText's
+    # revDataInTheSignatureContainer.pdf) must be dropped here, not fail the validation later.
+    return DocumentData(document.certs, tuple(c for c in crls if _parses(c)), tuple(o for o in ocsps if _parses(o)))
+
+
+def _parses(value) -> bool:
+    try:
+        value.native
+        return True
+    except (ValueError, TypeError, KeyError):
+        return False
 
 
 ContextFactory = Callable[..., ValidationContext]

@@ -9,6 +9,7 @@ responses and AIA certificates, and the algorithm policy. Each signature gets a 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -30,6 +31,7 @@ from verifier.report import FileReport, Message, Severity
 from verifier.settings import ValidationSettings
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 class Verifier:
@@ -123,13 +125,27 @@ class Verifier:
         """Every signature and document timestamp of a PDF. Never raises for a bad or hostile file."""
         if len(data) > self.max_bytes:
             return _too_large(path, len(data), self.max_bytes)
-        return self._run(judge_pdf(data, path=path, env=self._environment()))
+        return self._judged(judge_pdf(data, path=path, env=self._environment()), path)
 
     def verify_cades(self, signature: bytes, content: bytes, *, path: str = "<memory>") -> FileReport:
         """A detached CMS signature (.p7s, DER or PEM) over `content`."""
         if len(content) > self.max_bytes or len(signature) > self.max_bytes:
             return _too_large(path, max(len(content), len(signature)), self.max_bytes)
-        return self._run(judge_cades(signature, content, path=path, env=self._environment()))
+        return self._judged(judge_cades(signature, content, path=path, env=self._environment()), path)
+
+    def _judged(self, coroutine, path: str) -> FileReport:
+        """Run one judgement; an exception that escapes it is our fault, not the file's: INDETERMINATE with
+        an "internal error" message, logged (a verdict is never made of a crash)."""
+        try:
+            return self._run(coroutine)
+        except VerifierError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            log.error("internal error while validating %s", path, exc_info=exc)
+            text = f"{type(exc).__name__}: {str(exc).strip()[:300]}"
+            return FileReport.internal_error(path, Message(
+                "internal-error", f"internal error of the verifier, not a fault of the document: {text}",
+                f"lỗi nội bộ của phần mềm kiểm tra, không phải lỗi của văn bản: {text}", Severity.ERROR))
 
     def verify_file(self, path: str | Path) -> FileReport:
         """A file on disk: `X.p7s` is checked against `X` beside it; anything else is read as a PDF."""

@@ -67,11 +67,20 @@ def _demo_roots(pki_dir: Path):
     return roots, others
 
 
+def _anchors_of(certificates):
+    """The trust anchors of one `--trust` file: its self-signed certificates. A bundle "signer, intermediate,
+    root" trusts only the root (the others would let a document that omits its intermediate pass); a file
+    holding only CA certificates that are not self-signed (an issuing CA given on purpose) trusts them all."""
+    roots = [c for c in certificates if c.self_signed in ("maybe", "yes")]
+    return roots or certificates
+
+
 @click.command("verify", cls=_VerifyCommand)
 @click.argument("files", nargs=-1, required=True)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.option("--trust", "trust", multiple=True, metavar="CERT",
-              help="Trust this root certificate file (DER or PEM); may be repeated.")
+              help="Trust this root certificate file (DER or PEM; in a bundle only the self-signed "
+                   "certificates are trusted); may be repeated.")
 @click.option("--at", "at", metavar="ISO-TIME", help="Validate as of this time, e.g. 2026-11-29T09:37:36+07:00.")
 @click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
 @click.option("--offline", is_flag=True, help="Use only the documents' own validation data; no network.")
@@ -117,7 +126,7 @@ def verify(home, files, output_format, trust, at, lang, offline, progress):
     explicit = []
     for name in trust:
         try:
-            explicit.extend((name, c) for c in load_certificates(Path(name).read_bytes()))
+            explicit.extend((name, c) for c in _anchors_of(load_certificates(Path(name).read_bytes())))
         except OSError as exc:
             raise _UsageError(f"--trust {name}: cannot read the file ({exc.strerror or exc})") from None
         except PolicyError as exc:

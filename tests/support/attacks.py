@@ -196,3 +196,38 @@ def shorten_coverage(data: bytes, cut: int = 64) -> bytes:
     match = _BYTE_RANGE.search(data)
     start, len1, start2, len2 = (int(g) for g in match.groups())
     return _rewrite_byte_range(data, (start, len1, start2, len2 - cut))
+
+
+def append_without_xref(data: bytes, text: str = "QUYET DINH: muc phat 500.000.000 dong") -> bytes:
+    """Incremental saving attack with a damaged cross-reference table: page 1's content object is redefined
+    after the signed revision, and the update ends with the old startxref repeated (no usable xref), so a
+    parser that trusts the xref sees nothing changed while a viewer that rebuilds the xref by scanning
+    shows the new content."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    reader = PdfFileReader(io.BytesIO(data), strict=False)
+    contents = reader.root["/Pages"]["/Kids"][0].get_object().raw_get("/Contents")
+    stream = zlib.compress(f"BT /F1 24 Tf 72 700 Td ({text}) Tj ET".encode("latin-1"))
+    old_startxref = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    return (data + b"\n%d 0 obj\n<< /Length %d /Filter /FlateDecode >>\nstream\n" % (contents.idnum, len(stream))
+            + stream + b"\nendstream\nendobj\nxref\n%d 1\nDAMAGED\nstartxref\n%d\n%%%%EOF\n" % (
+                contents.idnum, old_startxref))
+
+
+_CONTENTS = re.compile(rb"/Contents\s*<([0-9A-Fa-f]+)>")
+
+
+def encapsulate_content(data: bytes, content: bytes = b"noi dung khac") -> bytes:
+    """A detached PDF signature (adbe.pkcs7.detached / ETSI.CAdES.detached) whose CMS is rewritten to carry
+    encapsulated content (eContent), in the space reserved for /Contents (no offset moves)."""
+    from asn1crypto import cms
+
+    match = list(_CONTENTS.finditer(data))[-1]
+    hex_value = match.group(1)
+    info = cms.ContentInfo.load(bytes.fromhex(hex_value.decode()).rstrip(b"\0"))
+    signed_data = info["content"]
+    signed_data["encap_content_info"] = cms.ContentInfo(
+        {"content_type": "data", "content": content})
+    der = info.dump(force=True).hex().encode()
+    assert len(der) <= len(hex_value), "no room left in /Contents"
+    return data[:match.start(1)] + der.ljust(len(hex_value), b"0") + data[match.end(1):]

@@ -258,3 +258,31 @@ def nss_database(folder, pki):
         subprocess.run(["crlutil", "-I", "-d", f"sql:{db}", "-i", str(folder / f"{name}.crl")],
                        check=True, capture_output=True)
     return db
+
+
+@dataclass(frozen=True)
+class EdwardsPki:
+    """An EC root (as real CAs issue them) with Ed25519 and Ed448 signers (RFC 8032 keys, RFC 8419 in CMS)."""
+
+    root: asn1_x509.Certificate
+    crl: bytes
+    ed25519: ForeignEntity
+    ed448: ForeignEntity
+
+
+@functools.cache
+def build_edwards_pki() -> EdwardsPki:
+    from cryptography.hazmat.primitives.asymmetric import ed448, ed25519
+
+    now = dt.datetime.now(dt.timezone.utc)
+    root_key = ec.generate_private_key(ec.SECP256R1())
+    root_name = _name("EdDSA Test Root CA")
+    root = _issue(root_name, root_key.public_key(), issuer_name=root_name, issuer_key=root_key, ca=True,
+                  digest=hashes.SHA256(), key_usage={"key_cert_sign": True, "crl_sign": True}, now=now)
+    entities = {}
+    for label, key in (("ed25519", ed25519.Ed25519PrivateKey.generate()), ("ed448", ed448.Ed448PrivateKey.generate())):
+        certificate = _issue(_name(f"Phạm Văn {label.upper()}", "CCCD:001080000444"), key.public_key(),
+                             issuer_name=root_name, issuer_key=root_key, ca=False, digest=hashes.SHA256(),
+                             key_usage={"digital_signature": True, "content_commitment": True}, now=now)
+        entities[label] = ForeignEntity(key, certificate, (root,))
+    return EdwardsPki(root, crl_for(root_name, root_key, now=now), entities["ed25519"], entities["ed448"])

@@ -61,11 +61,17 @@ def test_second_revision_replacing_the_page_content(shared_verifier, signed, tmp
     assert signature.messages[0].vi == "văn bản đã bị thay đổi sau khi ký: nội dung trang 1 bị thay"
 
 
-def test_shadow_hide_with_an_overlay_annotation(shared_verifier, signed, tmp_path):
+def test_shadow_hide_with_an_overlay_annotation_is_named_and_warned(shared_verifier, signed, tmp_path):
+    """ISO 32000-2 12.8.2.2 / ETSI EN 319 142-1 allow annotations after an approval signature without DocMDP
+    (issue 15): the opaque square is allowed, named, and the message warns that what it shows is not signed.
+    A certification with P=1 or P=2 still refuses it (below)."""
     report, signature = _judge(shared_verifier, attacks.overlay_annotation(signed), tmp_path,
                                "shadow-hide-annotation.pdf")
-    _assert_disallowed(report, signature)
-    assert signature.change == "other: annotations added on page 1"
+    assert report.indication is Indication.TOTAL_PASSED, report.to_json()
+    assert signature.modifications is Modifications.ALLOWED
+    assert signature.change == "annotations: annotation (Square) added on page 1"
+    warning = next(m for m in signature.messages if m.code == "modifications:allowed")
+    assert warning.severity.value == "warning" and "what it shows is not signed" in warning.en
 
 
 def test_shadow_replace_of_a_signed_form_appearance(shared_verifier, signed_form, tmp_path):
@@ -108,7 +114,7 @@ def test_certification_fill_forms_then_annotation(shared_verifier, verifier_kit,
                          timestamper=verifier_kit.timestamper())
     report, signature = _judge(shared_verifier, attacks.overlay_annotation(certified), tmp_path,
                                "docmdp-p2-then-annotation.pdf")
-    _assert_disallowed(report, signature)
+    _assert_disallowed(report, signature, change_starts="annotations: annotation (Square) added on page 1")
 
 
 def test_form_filling_after_an_approval_signature_is_allowed(shared_verifier, signed_form, tmp_path):

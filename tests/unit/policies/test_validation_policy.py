@@ -11,9 +11,12 @@ def test_defaults_follow_the_domain_rules():
     assert POLICY.trust_claimed_time  # Decree 68/2024: without a timestamp, judged at the claimed time
     assert not POLICY.etsi_strict().trust_claimed_time and POLICY.etsi_strict().algorithms == POLICY.algorithms
     assert POLICY.local_time_quirk.total_seconds() == 7 * 3600
-    assert POLICY.allowed_changes == {ChangeClass.VALIDATION_DATA, ChangeClass.FORM_FILLING}
-    refused = POLICY.check_changes(ChangeClass.ANNOTATIONS, docmdp_level=3)
-    assert (refused.allowed, refused.rule) == (False, "modifications:policy")
+    # ISO 32000-2 12.8.2.2: annotations are allowed after an approval signature (DocMDP narrows it)
+    assert POLICY.allowed_changes == {ChangeClass.VALIDATION_DATA, ChangeClass.FORM_FILLING, ChangeClass.ANNOTATIONS}
+    assert POLICY.check_changes(ChangeClass.ANNOTATIONS, docmdp_level=3).allowed
+    assert POLICY.check_changes(ChangeClass.ANNOTATIONS, docmdp_level=None).allowed
+    refused = POLICY.check_changes(ChangeClass.ANNOTATIONS, docmdp_level=2)
+    assert (refused.allowed, refused.rule) == (False, "modifications:docmdp")
 
 
 def test_changes_are_judged_against_docmdp_and_policy():

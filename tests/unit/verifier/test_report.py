@@ -30,8 +30,10 @@ def test_the_file_indication_follows_the_worst_signature():
 def test_sub_indications_go_only_with_failures_and_doubts():
     with pytest.raises(ValueError, match="a sub-indication goes with TOTAL_FAILED or INDETERMINATE"):
         _signature(Indication.TOTAL_PASSED, SubIndication.REVOKED)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="a TOTAL_FAILED signature needs its sub-indication"):
         _signature(Indication.TOTAL_FAILED)
+    # INDETERMINATE without a sub-indication is the verifier's own internal error (no ETSI name for it).
+    assert _signature(Indication.INDETERMINATE).sub_indication is None
     with pytest.raises(ValueError, match="cannot be NO_SIGNATURE_FOUND"):
         _signature(Indication.NO_SIGNATURE_FOUND, SubIndication.FORMAT_FAILURE)
 

@@ -1,0 +1,75 @@
+"""B-LT and B-LTA documents that verify offline (issue 15): the DSS proves every signature, the earlier
+approval signature and both timestamp authorities' chains included, with a VRI entry per signature.
+
+Judges: our verifier with `offline=True` (it never fetches: the PKI might as well be switched off), and
+pyHanko's own LTV validation (PAdES-LT, revocation from the document only)."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import pytest
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import DocumentSecurityStore, validate_pdf_timestamp
+
+from signer import PadesLevel, SignatureKind, SignatureRequest, sign_pdf
+from tests.support import documents
+from verifier import Indication, SignatureKind as ReportKind, ValidationSettings, Verifier
+
+
+def _issued(pki, environment, signature_stamp, seal_stamp, level: PadesLevel) -> bytes:
+    leader, seal = pki.entity("official_rsa"), pki.entity("agency_ec")
+    approved = sign_pdf(
+        documents.sample_decision(), key=leader.key, certificate=leader.certificate, chain=leader.chain,
+        request=SignatureRequest(kind=SignatureKind.APPROVE, level=PadesLevel.B_T, signature_image=signature_stamp,
+                                 title="GIÁM ĐỐC", signer_name=documents.SIGNER_NAME),
+        environment=environment)
+    issued = sign_pdf(
+        approved.pdf, key=seal.key, certificate=seal.certificate, chain=seal.chain,
+        request=SignatureRequest(kind=SignatureKind.ISSUE, level=level, seal_image=seal_stamp,
+                                 agency_code="000.00.00.H26", series="QĐ-UBND"),
+        environment=environment)
+    return issued.pdf
+
+
+@pytest.fixture(scope="module")
+def offline_verifier(pki):
+    with Verifier(ValidationSettings(explicit_roots=(("test-root", pki.root.certificate),), offline=True)) as v:
+        yield v
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("level", [PadesLevel.B_LT, PadesLevel.B_LTA], ids=lambda level: level.value)
+def test_every_signature_verifies_offline_from_the_dss(pki, environment, signature_stamp, seal_stamp,
+                                                       offline_verifier, level):
+    pdf = _issued(pki, environment, signature_stamp, seal_stamp, level)
+    report = offline_verifier.verify_pdf(pdf, path=f"issued-{level.value}.pdf")
+    kinds = [s.kind for s in report.signatures]
+    expected = [ReportKind.PERSONAL, ReportKind.AGENCY] + ([ReportKind.TIMESTAMP] if level is PadesLevel.B_LTA else [])
+    assert kinds == expected
+    assert [s.indication for s in report.signatures] == [Indication.TOTAL_PASSED] * len(expected), report.to_json()
+    assert report.indication is Indication.TOTAL_PASSED
+
+    # one VRI entry per signature and document timestamp (ETSI EN 319 142-1, 5.4.2.3: SHA-1 of /Contents)
+    reader = PdfFileReader(io.BytesIO(pdf))
+    vri = reader.root["/DSS"]["/VRI"]
+    for embedded in reader.embedded_signatures:
+        assert "/" + hashlib.sha1(embedded.pkcs7_content).hexdigest().upper() in vri, embedded.field_name
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("level", [PadesLevel.B_LT, PadesLevel.B_LTA], ids=lambda level: level.value)
+def test_pyhanko_agrees_from_the_dss_alone(pki, environment, signature_stamp, seal_stamp, judge_statuses, level):
+    pdf = _issued(pki, environment, signature_stamp, seal_stamp, level)
+    statuses = judge_statuses(pdf, offline_from_dss=True)
+    assert len(statuses) == 2
+    for field, status in statuses.items():
+        assert status.bottom_line, (field, status.pretty_print_details())
+        assert status.timestamp_validity is not None and status.timestamp_validity.trusted, field
+    reader = PdfFileReader(io.BytesIO(pdf))
+    for embedded in reader.embedded_timestamp_signatures:
+        context = DocumentSecurityStore.read_dss(reader).as_validation_context(
+            {"trust_roots": pki.trust_roots, "allow_fetching": False, "revocation_mode": "hard-fail"})
+        status = validate_pdf_timestamp(embedded, validation_context=context)
+        assert status.valid and status.intact and status.trusted, status
