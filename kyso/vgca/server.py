@@ -66,20 +66,23 @@ class PluginServer:
     def _refuse(self, request, status: int, plugin_status: PluginStatus, code: str, message: str) -> Response:
         headers = request.headers
         self.audit.record_refused_request(
-            origin=headers.get("Origin"), client=(headers.get("User-Agent") or "")[:200], method="GET",
-            path=request.path[:200], host=(headers.get("Host") or "")[:200], error_code=code,
+            origin=", ".join(headers.get_all("Origin")) or None,
+            client=", ".join(headers.get_all("User-Agent"))[:200], method="GET",
+            path=request.path[:200], host=", ".join(headers.get_all("Host"))[:200], error_code=code,
             message=message.split(" / ")[-1],
         )
         return _http_refusal(status, plugin_status, message)
 
     def _check(self, connection: ServerConnection, request):
-        host = (request.headers.get("Host") or "").lower()
-        if host not in self.settings.host_headers:
+        hosts = request.headers.get_all("Host")
+        host = ", ".join(hosts).lower()  # two Host headers are as foreign as a wrong one
+        if len(hosts) != 1 or host not in self.settings.host_headers:
             return self._refuse(request, 421, PluginStatus.ORIGIN_REFUSED, "host_refused",
                                 f"Host '{host[:100]}' không phải là cầu nối này / Host '{host[:100]}' does not "
                                 f"name this bridge")
-        origin = request.headers.get("Origin")
-        if origin is not None and origin.lower() not in self.settings.allowed_origins:
+        origins = request.headers.get_all("Origin")
+        origin = ", ".join(origins) if origins else None
+        if origin is not None and (len(origins) != 1 or origin.lower() not in self.settings.allowed_origins):
             return self._refuse(request, 403, PluginStatus.ORIGIN_REFUSED, "origin_refused",
                                 f"trang '{origin[:200]}' không được phép dùng cầu nối ký số này / origin "
                                 f"'{origin[:200]}' is not allowed to use this bridge")

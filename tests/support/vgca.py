@@ -120,40 +120,57 @@ class VgcaWorld:
                 "FileName": f"{self.dms.origin}/files/{name}", **extra}
 
 
-@pytest.fixture
-def vgca_world(tmp_path, pki, softhsm, personal_rsa_token, agency_ec_token):
+def start_vgca_world(stack: contextlib.ExitStack, folder, pki, *, bridge, consent, audit, pin_prompt,
+                     personal_certificate: str, agency_certificate: str | None = None,
+                     max_download_bytes: int = 2 * 1024 * 1024) -> VgcaWorld:
+    """A fake document system and a plugin server over `bridge`, stopped when `stack` closes."""
     from kyso.vgca.loopback_tls import ensure_loopback_identity
-    from kyso.vgca.plugin import BatchConsent, PluginEndpoint
+    from kyso.vgca.plugin import PluginEndpoint
     from kyso.vgca.server import PluginServer, ServerSettings
     from kyso.vgca.transfer import Limits
     from signer import PadesLevel, SigningEnvironment, StampImage
     from tests.support import documents
     from tests.support.servers import free_port, serve_wsgi
+    from tests.support.verifier import VerifierKit
+
+    dms = FakeDocumentSystem()
+    dms.other_origin = f"http://localhost:{free_port()}"
+    environment = SigningEnvironment(trust_roots=pki.trust_roots, tsa_url=pki.tsa_url)
+    identity = ensure_loopback_identity(folder / "bridge")
+    verifier = stack.enter_context(VerifierKit(pki).verifier())
+    dms.origin = stack.enter_context(serve_wsgi(dms))
+    endpoint = PluginEndpoint(
+        bridge=bridge, environment=environment, level=PadesLevel.B_T,
+        signature_image=StampImage.from_png(documents.signature_png(), role="signature"),
+        seal_image=StampImage.from_png(documents.seal_png(), role="seal"),
+        limits=Limits(max_download_bytes=max_download_bytes, timeout_seconds=30),
+        # other tests of the run add tokens to the shared SoftHSM directory: name the certificates
+        personal_certificate=personal_certificate, agency_certificate=agency_certificate,
+        verify=lambda pdf, name: verifier.verify_pdf(pdf, path=name),
+    )
+    server = PluginServer(endpoint, ServerSettings(port=free_port(), allowed_origins=frozenset({dms.origin})),
+                          ssl_context=identity.ssl_context(), audit=audit)
+    server.start()
+    stack.callback(server.stop)
+    return VgcaWorld(dms=dms, server=server, identity=identity, consent=consent, audit=audit, bridge=bridge,
+                     pin_prompt=pin_prompt)
+
+
+@pytest.fixture
+def vgca_world(tmp_path, pki, softhsm, personal_rsa_token, agency_ec_token):
+    from kyso.vgca.plugin import BatchConsent
     from tests.support.softhsm import TEST_USER_PIN
     from token_bridge.audit import AuditLog
+    from token_bridge.catalogue import certificate_id
     from token_bridge.consent import ScriptedConsent
     from token_bridge.pin import RepeatingPinPrompt
     from token_bridge.signing import Bridge
 
-    dms = FakeDocumentSystem()
-    dms.other_origin = f"http://localhost:{free_port()}"
     consent = ScriptedConsent(default=True)
     audit = AuditLog()
     pins = RepeatingPinPrompt(TEST_USER_PIN)
     bridge = Bridge([softhsm.module], pin_prompt=pins, consent=BatchConsent(consent), audit=audit)
-    environment = SigningEnvironment(trust_roots=pki.trust_roots, tsa_url=pki.tsa_url)
-    identity = ensure_loopback_identity(tmp_path / "bridge")
     with contextlib.ExitStack() as stack:
-        dms.origin = stack.enter_context(serve_wsgi(dms))
-        endpoint = PluginEndpoint(
-            bridge=bridge, environment=environment, level=PadesLevel.B_T,
-            signature_image=StampImage.from_png(documents.signature_png(), role="signature"),
-            seal_image=StampImage.from_png(documents.seal_png(), role="seal"),
-            limits=Limits(max_download_bytes=2 * 1024 * 1024, timeout_seconds=30),
-        )
-        server = PluginServer(endpoint, ServerSettings(port=free_port(), allowed_origins=frozenset({dms.origin})),
-                              ssl_context=identity.ssl_context(), audit=audit)
-        server.start()
-        stack.callback(server.stop)
-        yield VgcaWorld(dms=dms, server=server, identity=identity, consent=consent, audit=audit, bridge=bridge,
-                        pin_prompt=pins)
+        yield start_vgca_world(stack, tmp_path, pki, bridge=bridge, consent=consent, audit=audit, pin_prompt=pins,
+                               personal_certificate=certificate_id(personal_rsa_token.certificate),
+                               agency_certificate=certificate_id(agency_ec_token.certificate))
