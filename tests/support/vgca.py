@@ -34,7 +34,11 @@ class FakeDocumentSystem:
     origin: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    open_paths: bool = False  # True: /files/ also serves callers without the JWT (VerifyPDF sends none)
+
     def _authorised(self, request: Request) -> bool:
+        if self.open_paths and request.path.startswith("/files/"):
+            return True
         return (request.headers.get("Authorization") == f"Bearer {JWT}"
                 and request.cookies.get("SessionId") == SESSION)
 
