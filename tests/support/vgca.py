@@ -34,6 +34,7 @@ class FakeDocumentSystem:
     origin: str = ""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    serve_stored: bool = False  # True: /stored-as/<FileName the upload answered> serves that upload
     open_paths: bool = False  # True: /files/ also serves callers without the JWT (VerifyPDF sends none)
 
     def _authorised(self, request: Request) -> bool:
@@ -54,6 +55,12 @@ class FakeDocumentSystem:
         if not self._authorised(request):
             return Response(json.dumps({"Status": False, "Message": "JWTToken sai / bad JWTToken"}), status=401,
                             mimetype="application/json")(environ, start_response)
+        if path.startswith("/stored-as/") and self.serve_stored:
+            name = path.removeprefix("/stored-as/")
+            stored = {f"signed-{i}-{u['filename']}": u["data"] for i, u in enumerate(self.uploads, 1)}
+            if name not in stored:
+                return Response("not found", status=404)(environ, start_response)
+            return Response(stored[name], mimetype="application/pdf")(environ, start_response)
         if path.startswith("/files/"):
             name = path.removeprefix("/files/")
             with self.lock:
