@@ -145,10 +145,15 @@ def serve(home, port, hosts, origins, modules, audit_log, pin_prompt, pin_env, c
         plugin_server = None
         if with_plugin:
             from kyso.vgca.compose import build_plugin_server
+            from kyso.vgca.settings import PluginSettingsError, reporter_for
 
             try:
+                reporter = reporter_for(home, plugin)
+            except PluginSettingsError as error:
+                raise click.UsageError(str(error)) from error
+            try:
                 plugin_server = build_plugin_server(home, core, plugin, allowed_origins=settings.allowed_origins,
-                                                    port=vgca_port)
+                                                    port=vgca_port, reporter=reporter)
             except OSError as error:
                 raise click.ClickException(
                     f"không mở được cổng {vgca_port or plugin.port} cho plugin / cannot listen on port "
@@ -164,6 +169,9 @@ def serve(home, port, hosts, origins, modules, audit_log, pin_prompt, pin_env, c
     server.start()
     if plugin_server is not None:
         plugin_server.start()
+        if plugin_server.endpoint.report is not None:
+            plugin_server.endpoint.report.flush()  # what an earlier run could not deliver
+            plugin_server.endpoint.report.start()
         click.echo(f"kyso bridge: plugin endpoint / cổng plugin {plugin_server.url}/<Endpoint> "
                    f"(CA: {home.path}/bridge/loopback-ca.pem)", err=True)
     try:
@@ -173,6 +181,8 @@ def serve(home, port, hosts, origins, modules, audit_log, pin_prompt, pin_env, c
     finally:
         if plugin_server is not None:
             plugin_server.stop()
+            if plugin_server.endpoint.report is not None:
+                plugin_server.endpoint.report.stop()
         server.stop()
 
 

@@ -13,6 +13,9 @@ vgca_seal_image = "/home/me/dau.png"          # issue; default [signer] seal_ima
 vgca_seal_diameter_mm = 35
 vgca_personal_certificate = "3fa1"            # certificate id prefix, when the tokens hold several
 vgca_agency_certificate = "9c0e"
+service_url = "https://kyso.hanoi.gov.vn"     # report every signature to the central ledger (rate tracking)
+service_api_key_env = "KYSO_BRIDGE_API_KEY"   # the environment variable holding its API key (never the file)
+service_agency_code = "H26.10"                # the agency the signatures are counted for
 ```
 """
 
@@ -28,7 +31,7 @@ from kyso.vgca.transfer import origin_of
 PLUGIN_KEYS = frozenset({
     "vgca", "vgca_port", "vgca_allowed_hosts", "vgca_max_download_bytes", "vgca_timeout_seconds", "vgca_level",
     "vgca_signature_image", "vgca_seal_image", "vgca_seal_diameter_mm", "vgca_personal_certificate",
-    "vgca_agency_certificate",
+    "vgca_agency_certificate", "service_url", "service_api_key_env", "service_agency_code",
 })
 
 
@@ -53,6 +56,9 @@ class PluginSettings:
     seal_diameter_mm: float | None = None
     personal_certificate: str | None = None
     agency_certificate: str | None = None
+    service_url: str | None = None
+    service_api_key_env: str = "KYSO_BRIDGE_API_KEY"
+    service_agency_code: str | None = None
 
     @classmethod
     def from_config(cls, mapping: Mapping[str, Any]) -> "PluginSettings":
@@ -100,6 +106,14 @@ class PluginSettings:
                 if value not in ("B-B", "B-T", "B-LT", "B-LTA"):
                     raise _error(key, "phải là B-B, B-T, B-LT hoặc B-LTA", "must be B-B, B-T, B-LT or B-LTA")
                 values["level"] = value
+            elif key == "service_url":
+                if origin_of(str(value)) is None:
+                    raise _error(key, "phải là địa chỉ http(s)", "must be an http(s) URL")
+                values["service_url"] = str(value).rstrip("/")
+            elif key.startswith("service_"):
+                if not isinstance(value, str) or not value:
+                    raise _error(key, "phải là chuỗi không rỗng", "must be a non-empty string")
+                values[key] = value
             else:
                 if not isinstance(value, str) or not value:
                     raise _error(key, "phải là chuỗi không rỗng", "must be a non-empty string")
@@ -112,3 +126,23 @@ def split_bridge_table(mapping: Mapping[str, Any]) -> tuple[dict, dict]:
     bridge = {k: v for k, v in mapping.items() if k not in PLUGIN_KEYS}
     plugin = {k: v for k, v in mapping.items() if k in PLUGIN_KEYS}
     return bridge, plugin
+
+
+def reporter_for(home, settings: PluginSettings):
+    """The service reporter of `[bridge] service_url`, or None when the bridge reports to no service."""
+    import os
+    from pathlib import Path
+
+    from kyso.vgca.reporting import ServiceReporter
+
+    if settings.service_url is None:
+        return None
+    key = os.environ.get(settings.service_api_key_env)
+    if not key:
+        raise PluginSettingsError(f"[bridge] service_url: biến môi trường {settings.service_api_key_env} chưa có khóa "
+                                  f"API / the environment variable {settings.service_api_key_env} holds no API key")
+    if not settings.service_agency_code:
+        raise PluginSettingsError("[bridge] service_agency_code: cần mã cơ quan để tính chữ ký / needed with "
+                                  "service_url: the agency the signatures count for")
+    return ServiceReporter(Path(home.path) / "bridge" / "outbox", service_url=settings.service_url, api_key=key,
+                           agency_code=settings.service_agency_code)
