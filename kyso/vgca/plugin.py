@@ -175,8 +175,23 @@ class PluginEndpoint:
             raise _from_bridge_error(error) from error
         if prefix:
             entries = [e for e in entries if e.certificate_id.startswith(prefix.lower())]
+            if not entries:
+                # hot-plug: a token put back is only seen after the library re-initialises (SoftHSM, most
+                # vendor modules); sessions recover by logging in again (token_bridge.session)
+                try:
+                    for module in self.bridge.modules:
+                        module.rescan()
+                    entries = [e for e in self.bridge.certificates()
+                               if e.kind == wanted and e.certificate_id.startswith(prefix.lower())]
+                except TokenBridgeError as error:
+                    raise _from_bridge_error(error) from error
         label_vi = "cá nhân" if wanted == "personal" else "của cơ quan (con dấu)"
         label_en = "personal" if wanted == "personal" else "agency (seal)"
+        if not entries and prefix:
+            raise PluginError(PluginStatus.TOKEN_NOT_PRESENT,
+                              f"không thấy thiết bị chứa chứng thư số {label_vi} đã chọn ({prefix[:16]}): hãy cắm "
+                              f"thiết bị ký số / the token with the chosen {label_en} certificate ({prefix[:16]}) is not "
+                              f"present: insert the token")
         if not entries:
             raise PluginError(PluginStatus.NO_CERTIFICATE,
                               f"không thấy chứng thư số {label_vi} trên thiết bị nào: hãy cắm thiết bị ký số / "
@@ -195,6 +210,11 @@ class PluginEndpoint:
             entries = self.bridge.certificates()
         except TokenBridgeError as error:
             raise _from_bridge_error(error) from error
+        if not entries and prefix:
+            raise PluginError(PluginStatus.TOKEN_NOT_PRESENT,
+                              f"không thấy thiết bị chứa chứng thư số {label_vi} đã chọn ({prefix[:16]}): hãy cắm "
+                              f"thiết bị ký số / the token with the chosen {label_en} certificate ({prefix[:16]}) is not "
+                              f"present: insert the token")
         if not entries:
             raise PluginError(PluginStatus.NO_CERTIFICATE, "không thấy chứng thư số: hãy cắm thiết bị ký số / "
                                                           "no certificate: insert the token")

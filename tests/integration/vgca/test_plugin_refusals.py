@@ -279,8 +279,20 @@ def test_a_removed_token_says_insert_it(pin_world, decision, softhsm):
     world.dms.files["x.pdf"] = decision
     prompt.pins.append(Pin(TEST_USER_PIN))
     assert world.call("SignApproved", world.document_frame("x.pdf"))["Status"] == 0
-    shutil.rmtree(softhsm.directory.token_folder(label))  # SoftHSM: a removed token looks empty
-    answer = world.call("SignApproved", world.document_frame("x.pdf"))
-    assert answer["Status"] in (10, 14), answer
-    assert "hãy cắm thiết bị" in answer["Message"].lower() or "Hãy cắm thiết bị" in answer["Message"]
+    unplugged = softhsm.directory.unplug_token(label, parking=world.identity.ca_certificate.parent / "pulled-out")
+    try:
+        answer = world.call("SignApproved", world.document_frame("x.pdf"))
+    finally:
+        unplugged.plug_back()
+    chosen = world.server.endpoint.personal_certificate[:16]
+    assert answer == {"Status": 10, "Message": (
+        f"không thấy thiết bị chứa chứng thư số cá nhân đã chọn ({chosen}): hãy cắm thiết bị ký số / the token with "
+        f"the chosen personal certificate ({chosen}) is not present: insert the token")}
     assert len(world.dms.uploads) == 1
+    assert world.dms.downloads == ["x.pdf"]  # refused before downloading again
+    assert world.call("SignApproved", world.document_frame("x.pdf")) == {  # back in: a new login, no PIN given
+        "Status": 7, "Message": f"Người dùng đã hủy nhập mã PIN cho thiết bị '{label}'. / "
+                                f"PIN entry for token '{label}' was cancelled."}
+    prompt.pins.append(Pin(TEST_USER_PIN))
+    assert world.call("SignApproved", world.document_frame("x.pdf"))["Status"] == 0
+    assert len(world.dms.uploads) == 2
