@@ -80,3 +80,25 @@ def test_service_down_then_up_records_each_signature_once_and_the_report_counts_
         assert agency["rates"]["signing_rate"]["percent"] == 100.0
         verify = reader.get("/api/v1/ledger/verify")
         assert verify.status_code == 200 and verify.get_json()["intact"] is True
+
+
+def test_signature_reports_refuse_what_cannot_be_recorded(signing_world):
+    api = signing_world.api("dms")
+    unsigned = documents.decision_pdf()
+
+    def post(data, file=unsigned):
+        import io
+
+        return api.client.post("/api/v1/signature-reports", headers=api.headers,
+                               data={**data, "file": (io.BytesIO(file), "qd.pdf")}, content_type="multipart/form-data")
+
+    answer = post({"agency_code": AGENCY, "purpose": "approve"})
+    assert (answer.status_code, answer.get_json()["message"]) == (400, "the file carries no signature")
+    answer = post({"agency_code": AGENCY, "purpose": "sign"})
+    assert answer.status_code == 400
+    assert answer.get_json()["message"] == "'purpose' must be one of approve, issue, incoming, appendix, copy"
+    answer = post({"purpose": "approve"})
+    assert (answer.status_code, answer.get_json()["message"]) == (400, "field 'agency_code' is missing")
+    answer = post({"agency_code": AGENCY, "purpose": "approve"}, file=b"not a pdf")
+    assert answer.status_code == 400
+    assert _records(signing_world) == []
