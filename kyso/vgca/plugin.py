@@ -302,7 +302,8 @@ class PluginEndpoint:
         sign_request, number_text, numbers = self._sign_request(kind, request, entry)
         pdf = download(request.file_url, policy=policy, credentials=credentials, limits=self.limits)
         name = file_name_of(request.file_url)
-        description = _describe(kind, name, pdf, number_text, caller)
+        description = _describe(kind, name, pdf, number_text, caller,
+                                today=self.clock().astimezone(VIETNAM_OFFSET).date())
         signed, moment = self._sign_pdf(pdf, entry=entry, request=sign_request, numbers=numbers,
                                         description=description, caller=caller)
         uploaded = upload(request.upload_url, signed, file_name=name, metadata=request.metadata, policy=policy,
@@ -435,7 +436,8 @@ def _parse_date(text: str) -> dt.datetime:
     return moment
 
 
-def _describe(kind: str, name: str, pdf: bytes, number: str | None, caller: Caller) -> str:
+def _describe(kind: str, name: str, pdf: bytes, number: str | None, caller: Caller, *,
+              today: dt.date | None = None) -> str:
     """What the consent dialog shows (token_bridge refuses control characters and more than 2000 chars)."""
     from signer import SignatureKind
 
@@ -443,8 +445,8 @@ def _describe(kind: str, name: str, pdf: bytes, number: str | None, caller: Call
     text = f"{label} ({kind}): {name[:200]}, SHA-256 {hashlib.sha256(pdf).hexdigest()}, {len(pdf)} byte"
     if number:
         text += f", số / number {number}"
-    if kind == "issue":
-        text += f", ngày / date {dt.datetime.now(VIETNAM_OFFSET).date().isoformat()}"
+    if kind == "issue" and today is not None:
+        text += f", ngày / date {today.isoformat()}"
     return text + f", từ / from {caller.origin or 'local application'}"
 
 

@@ -90,3 +90,20 @@ def test_an_unmodified_style_page_approves_then_issues_through_chromium(vgca_wor
     out = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(final)], capture_output=True, text=True, timeout=120)
     assert out.stdout.count("Signature Validation: Signature is Valid.") == 2, out.stdout
     assert out.stdout.count("Certificate Validation: Certificate is Trusted.") == 2, out.stdout
+
+
+def test_without_the_loopback_ca_chromium_does_not_connect(vgca_world):
+    from playwright.sync_api import sync_playwright
+
+    vgca_world.dms.files["qd.pdf"] = documents.decision_pdf(title=TITLE.upper(), name=SIGNER)
+    vgca_world.dms.page_html = _page(vgca_world)
+    with sync_playwright() as p:
+        untrusting = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        try:
+            page = untrusting.new_page()
+            page.goto(f"{vgca_world.dms.origin}/page")
+            outcome = page.evaluate("approveThenIssue('')")
+        finally:
+            untrusting.close()
+    assert outcome == {"approved": {"Status": -1, "Message": "connection failed"}}
+    assert vgca_world.dms.downloads == [] and vgca_world.consent.requests == []
