@@ -395,7 +395,12 @@ class PluginEndpoint:
             self.bridge.consent.withdraw(descriptions)
         files = [results[item.file_id] for item in batch.files]
         failed = [f for f in files if f["Status"] != 0]
-        status = 0 if not failed else files[0]["Status"] if len(failed) == len(files) else PluginStatus.SIGNING_FAILED
+        if not failed:
+            status = PluginStatus.OK
+        elif len(failed) == len(files) and len({f["Status"] for f in failed}) == 1:
+            status = failed[0]["Status"]  # every file for the same reason (a refused consent): say that reason
+        else:
+            status = PluginStatus.SIGNING_FAILED
         message = "" if not failed else (f"{len(failed)}/{len(files)} tệp không ký được / "
                                          f"{len(failed)} of {len(files)} files were not signed")
         return {"Status": int(status), "Message": message, "Files": files}

@@ -10,7 +10,6 @@ frame is read (within `FRAME_TIMEOUT` seconds), answered with one JSON text fram
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 
@@ -129,7 +128,3 @@ class PluginServer:
         self._server.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=10)
-
-
-def answer_json(text: str) -> dict:
-    return json.loads(text)
