@@ -296,3 +296,37 @@ def test_a_removed_token_says_insert_it(pin_world, decision, softhsm):
     prompt.pins.append(Pin(TEST_USER_PIN))
     assert world.call("SignApproved", world.document_frame("x.pdf"))["Status"] == 0
     assert len(world.dms.uploads) == 2
+
+
+def test_an_expired_certificate_is_a_policy_refusal_before_any_consent(tmp_path, pki, softhsm, decision):
+    # expired rather than revoked: revoking in the session PKI would change the CRL other tests judge
+    import datetime as dt
+
+    from kyso.vgca.plugin import BatchConsent
+    from token_bridge.audit import AuditLog
+    from token_bridge.catalogue import certificate_id
+    from token_bridge.consent import ScriptedConsent
+    from token_bridge.pin import RepeatingPinPrompt, ScriptedPinPrompt
+    from token_bridge.signing import Bridge
+    from token_bridge.softhsm import initialise_token
+
+    label = f"test-vgca-expired-{next(_counter)}"
+    initialise_token(softhsm.module, label=label, so_pin=TEST_SO_PIN, user_pin=TEST_USER_PIN)
+    session = softhsm.module.session(label, pin_prompt=ScriptedPinPrompt([TEST_USER_PIN]))
+    token = TestToken(label=label, user_pin=TEST_USER_PIN, so_pin=TEST_SO_PIN, session=session)
+    key = token.generate_rsa("expired", b"\x0b")
+    now = dt.datetime.now(dt.timezone.utc)
+    entity = pki.issue(f"vgca-{label}", profile="personal", attributes=PERSONAL_SUBJECT, key=key,
+                       not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=2))
+    token.write_certificate(entity.certificate, label="expired", key_id=b"\x0b")
+    consent, audit = ScriptedConsent(default=True), AuditLog()
+    bridge = Bridge([softhsm.module], pin_prompt=RepeatingPinPrompt(TEST_USER_PIN), consent=BatchConsent(consent),
+                    audit=audit)
+    with contextlib.ExitStack() as stack:
+        world = start_vgca_world(stack, tmp_path, pki, bridge=bridge, consent=consent, audit=audit,
+                                 pin_prompt=bridge.pin_prompt, personal_certificate=certificate_id(entity.certificate))
+        world.dms.files["x.pdf"] = decision
+        answer = world.call("SignApproved", world.document_frame("x.pdf"))
+    assert answer["Status"] == 11, answer
+    assert "hết hạn" in answer["Message"] and "expired" in answer["Message"]
+    assert world.dms.uploads == [] and consent.requests == []
