@@ -6,7 +6,13 @@ through a `kyso bridge serve` process on loopback, with a keep-alive HTTP client
 way BridgeKey calls it; the two alternate call by call so both see the same machine load. Printed: the
 median time per signature of each, signatures/s, the ratio bridge/raw, and the median latency the bridge
 adds per request (HTTP, JSON, base64, policy and consent checks, the verification of the answer, audit).
-Run: .venv/bin/python bench/bench_bridge.py   (under a minute)
+
+The plugin path (issue 10): the time from a WebSocket request `wss://127.0.0.1:PORT/SignApproved` to its
+answer (download from a document system on loopback, sign with the approval layout through the bridge's
+consent and token, upload) against signing the same PDF with the same token key in-process, as `kyso sign`
+does per file (`signer.sign_pdf`, PAdES B-B so no TSA round trip blurs the comparison), for a 1-page and a
+~5 MB PDF, alternated call by call. The ratio plugin/sign shows what the transfers add.
+Run: .venv/bin/python bench/bench_bridge.py [--json] [--plugin-only]   (a few minutes)
 """
 
 from __future__ import annotations
@@ -36,6 +42,8 @@ def timed_side_by_side(first, second, count: int) -> tuple[list[float], list[flo
 
 
 def main() -> None:
+    as_json = "--json" in sys.argv
+    results: dict = {"benchmark": "bridge"}
     folder = Path(tempfile.mkdtemp(prefix="kyso-bench-bridge-"))
     from token_bridge.softhsm import SoftHsmDirectory
 
@@ -69,6 +77,10 @@ def main() -> None:
         ids[name] = certificate_id(certificate)
 
     digests = [hashlib.sha256(str(i).encode()).digest() for i in range(N)]
+    results["plugin"] = bench_plugin(module, session, folder)
+    if "--plugin-only" in sys.argv:
+        _report(results, as_json)
+        return
 
     port = _free_port()
     env = {**directory.environment(), "KYSO_BENCH_PIN": PIN}
@@ -110,6 +122,9 @@ def main() -> None:
             raw_samples, bridge_samples = timed_side_by_side(raw, through_bridge, N)
             raw_median = statistics.median(raw_samples)
             bridge_median = statistics.median(bridge_samples)
+            results.setdefault("http", {})[name] = {
+                "raw_median_ms": round(raw_median * 1e3, 3), "bridge_median_ms": round(bridge_median * 1e3, 3),
+                "ratio_bridge_over_raw_rate": round(raw_median / bridge_median, 3)}
             print(f"{name:<9} {raw_median * 1e3:8.2f} {bridge_median * 1e3:10.2f} {1 / raw_median:10.0f} "
                   f"{1 / bridge_median:13.0f} {raw_median / bridge_median:6.2f} "
                   f"{(bridge_median - raw_median) * 1e3:18.2f}")
@@ -118,6 +133,95 @@ def main() -> None:
         bridge.terminate()
         bridge.wait(timeout=10)
         http.close()
+    _report(results, as_json)
+
+
+def _report(results: dict, as_json: bool) -> None:
+    if as_json:
+        import json
+
+        print(json.dumps(results))
+
+
+def bench_plugin(module, session, folder: Path) -> dict:
+    """WebSocket SignApproved (download, sign, upload) against in-process sign_pdf of the same file."""
+    import contextlib
+    import json
+    import logging
+
+    from websockets.sync.client import connect
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the fake document system's request log
+
+    from kyso.vgca.loopback_tls import ensure_loopback_identity
+    from kyso.vgca.plugin import BatchConsent, PluginEndpoint
+    from kyso.vgca.server import PluginServer, ServerSettings
+    from signer import PadesLevel, SignatureKind, SignatureRequest, SigningEnvironment, StampImage, sign_pdf
+    from tests.support import documents
+    from tests.support.servers import serve_wsgi
+    from tests.support.softhsm import name_from, self_signed_certificate
+    from tests.support.vgca import JWT, SESSION, FakeDocumentSystem
+    from token_bridge.audit import AuditLog
+    from token_bridge.catalogue import certificate_id
+    from token_bridge.consent import UnsafeAutoConsent
+    from token_bridge.keys import generate_rsa_key_pair, write_certificate
+    from token_bridge.pin import RepeatingPinPrompt
+    from token_bridge.signing import Bridge
+
+    key = generate_rsa_key_pair(session, label="plugin", key_id=b"\x03")
+    certificate = self_signed_certificate(key, name_from([
+        ("country_name", "VN"), ("organization_name", "UBND Phường Hoàn Kiếm"), ("title", documents.TITLE),
+        ("common_name", documents.SIGNER_NAME), ("user_id", "CCCD:001186012399")]))
+    write_certificate(session, certificate, label="plugin", key_id=b"\x03")
+    stamp = StampImage.from_png(documents.signature_png(), role="signature")
+    environment = SigningEnvironment(trust_roots=[certificate], revocation_mode="off")
+    bridge = Bridge([module], pin_prompt=RepeatingPinPrompt(PIN), consent=BatchConsent(UnsafeAutoConsent()),
+                    audit=AuditLog())
+    dms = FakeDocumentSystem()
+    identity = ensure_loopback_identity(folder / "loopback")
+    context = identity.client_context()
+    request = SignatureRequest(kind=SignatureKind.APPROVE, level=PadesLevel.B_B, signature_image=stamp)
+    out: dict = {}
+    with contextlib.ExitStack() as stack:
+        dms.origin = stack.enter_context(serve_wsgi(dms))
+        endpoint = PluginEndpoint(bridge=bridge, environment=environment, level=PadesLevel.B_B, signature_image=stamp,
+                                  personal_certificate=certificate_id(certificate))
+        server = PluginServer(endpoint, ServerSettings(port=_free_port(), allowed_origins=frozenset({dms.origin})),
+                              ssl_context=identity.ssl_context(), audit=bridge.audit)
+        server.start()
+        stack.callback(server.stop)
+        print("plugin endpoint: SignApproved over wss (download, sign, upload) vs in-process sign_pdf, PAdES B-B")
+        print(f"{'document':<10} {'MB':>5} {'sign ms':>9} {'plugin ms':>10} {'ratio':>6} {'added ms':>9}")
+        for label, pdf, count in (("1 page", documents.decision_pdf(), 15),
+                                  ("5 MB", documents.large_decision(5.0), 5)):
+            dms.files[f"{label}.pdf".replace(" ", "-")] = pdf
+            frame = json.dumps({"FileUploadHandler": f"{dms.origin}/upload", "SessionId": SESSION, "JWTToken": JWT,
+                                "FileName": f"{dms.origin}/files/{label.replace(' ', '-')}.pdf"})
+
+            def direct(_):
+                sign_pdf(pdf, key=key, certificate=certificate, request=request, environment=environment)
+
+            def plugin(_):
+                with connect(f"{server.url}/SignApproved", ssl=context, origin=dms.origin) as ws:
+                    ws.send(frame)
+                    answer = json.loads(ws.recv(timeout=300))
+                if answer["Status"] != 0:
+                    raise SystemExit(f"plugin call failed: {answer}")
+
+            direct(0)
+            plugin(0)  # warm: login, fonts, TLS
+            dms.uploads.clear()
+            sign_samples, plugin_samples = timed_side_by_side(direct, plugin, count)
+            dms.uploads.clear()
+            sign_median, plugin_median = statistics.median(sign_samples), statistics.median(plugin_samples)
+            print(f"{label:<10} {len(pdf) / 1e6:5.1f} {sign_median * 1e3:9.1f} {plugin_median * 1e3:10.1f} "
+                  f"{plugin_median / sign_median:6.2f} {(plugin_median - sign_median) * 1e3:9.1f}")
+            out[label.replace(" ", "_")] = {
+                "bytes": len(pdf), "samples": count, "sign_pdf_median_ms": round(sign_median * 1e3, 1),
+                "plugin_median_ms": round(plugin_median * 1e3, 1),
+                "ratio_plugin_over_sign_time": round(plugin_median / sign_median, 3)}
+        print("ratio = plugin request-to-answer time over in-process signing time (medians, same key, same run)")
+    return out
 
 
 def _free_port() -> int:

@@ -31,10 +31,22 @@ def _errors():
 
 
 def _settings(home, **overrides):
+    from kyso.vgca.settings import split_bridge_table
     from token_bridge.settings import BridgeSettings
 
-    settings = BridgeSettings.from_config(home.section("bridge"))
+    table, _ = split_bridge_table(home.section("bridge"))  # the vgca_* keys are the plugin endpoint's
+    settings = BridgeSettings.from_config(table)
     return settings.with_overrides(**overrides)
+
+
+def _plugin_settings(home):
+    from kyso.vgca.settings import PluginSettings, PluginSettingsError, split_bridge_table
+
+    _, table = split_bridge_table(home.section("bridge"))
+    try:
+        return PluginSettings.from_config(table)
+    except PluginSettingsError as error:
+        raise click.UsageError(str(error)) from error
 
 
 def _modules(home, settings):
@@ -74,9 +86,17 @@ def bridge() -> None:
 @click.option("--consent", type=click.Choice(["auto", "desktop", "console"]), help="How to ask for consent.")
 @click.option("--unsafe-auto-consent", is_flag=True,
               help="UNSAFE: sign every request without asking (demo and benchmarks only).")
+@click.option("--vgca/--no-vgca", "vgca", default=None,
+              help="Also answer the signing plugin's protocol at wss://127.0.0.1:8987/<Endpoint> (default: "
+              "[bridge] vgca).")
+@click.option("--vgca-port", type=int, help="Port of the plugin endpoint (default: [bridge] vgca_port, else 8987).")
 @click.pass_obj
-def serve(home, port, hosts, origins, modules, audit_log, pin_prompt, pin_env, consent, unsafe_auto_consent):
-    """Serve GET /v1/tokens, GET /v1/certificates and POST /v1/signatures on loopback."""
+def serve(home, port, hosts, origins, modules, audit_log, pin_prompt, pin_env, consent, unsafe_auto_consent,
+          vgca, vgca_port):
+    """Serve GET /v1/tokens, GET /v1/certificates and POST /v1/signatures on loopback.
+
+    With --vgca also the plugin protocol of existing document systems (SignApproved, SignIssued, ...) over
+    TLS on 127.0.0.1:8987, with a loopback CA in KYSO_HOME/bridge/ (trust it with `kyso bridge trust`)."""
     from token_bridge.audit import AuditLog
     from token_bridge.consent import (
         ConsoleConsent,
@@ -114,8 +134,30 @@ def serve(home, port, hosts, origins, modules, audit_log, pin_prompt, pin_env, c
         for path in settings.chain_certificates:
             chain.extend(_load_certificates(Path(path)))
         audit = AuditLog(settings.audit_log or default_audit_log(home.path))
+        plugin = _plugin_settings(home)
+        with_plugin = plugin.enabled if vgca is None else vgca
+        if with_plugin:
+            from kyso.vgca.plugin import BatchConsent
+
+            consents = BatchConsent(consents)  # SignFiles asks once for its whole list
         core = Bridge(_modules(home, settings), pin_prompt=pins, consent=consents, audit=audit, extra_chain=chain)
         server = BridgeServer(create_app(core, settings), settings)
+        plugin_server = None
+        if with_plugin:
+            from kyso.vgca.compose import build_plugin_server
+            from kyso.vgca.settings import PluginSettingsError, reporter_for
+
+            try:
+                reporter = reporter_for(home, plugin)
+            except PluginSettingsError as error:
+                raise click.UsageError(str(error)) from error
+            try:
+                plugin_server = build_plugin_server(home, core, plugin, allowed_origins=settings.allowed_origins,
+                                                    port=vgca_port, reporter=reporter)
+            except OSError as error:
+                raise click.ClickException(
+                    f"không mở được cổng {vgca_port or plugin.port} cho plugin / cannot listen on port "
+                    f"{vgca_port or plugin.port} for the plugin endpoint: {error.strerror or error}") from error
     addresses = ", ".join(server.addresses)
     click.echo(f"kyso bridge: đang lắng nghe / listening on {addresses}", err=True)
     click.echo(f"allowed origins: {', '.join(sorted(settings.allowed_origins)) or '(none: local applications only)'}",
@@ -125,11 +167,22 @@ def serve(home, port, hosts, origins, modules, audit_log, pin_prompt, pin_env, c
     for host, reason in server.skipped:
         click.echo(f"not listening on {host}: {reason}", err=True)
     server.start()
+    if plugin_server is not None:
+        plugin_server.start()
+        if plugin_server.endpoint.report is not None:
+            plugin_server.endpoint.report.flush()  # what an earlier run could not deliver
+            plugin_server.endpoint.report.start()
+        click.echo(f"kyso bridge: plugin endpoint / cổng plugin {plugin_server.url}/<Endpoint> "
+                   f"(CA: {home.path}/bridge/loopback-ca.pem)", err=True)
     try:
         server.wait()
     except KeyboardInterrupt:
         pass
     finally:
+        if plugin_server is not None:
+            plugin_server.stop()
+            if plugin_server.endpoint.report is not None:
+                plugin_server.endpoint.report.stop()
         server.stop()
 
 
@@ -189,3 +242,34 @@ def audit(home, audit_log):
     for r in records:
         click.echo(f"{r.time}\t{r.outcome}\t{r.origin}\t{r.token_label}\t{r.signer}\t{r.description}"
                    + (f"\t{r.error_code}" if r.error_code else ""))
+
+
+@bridge.command("trust")
+@click.option("--nssdb", type=click.Path(file_okay=False), help="NSS database folder (default: ~/.pki/nssdb, "
+              "the one Chromium and Firefox on Linux read).")
+@click.pass_obj
+def trust(home, nssdb):
+    """Install the plugin endpoint's loopback CA into the user's NSS database (Chromium/Firefox on Linux)."""
+    import shutil
+    import subprocess
+
+    from kyso.vgca.compose import bridge_folder
+    from kyso.vgca.loopback_tls import ensure_loopback_identity
+
+    identity = ensure_loopback_identity(bridge_folder(home))
+    folder = Path(nssdb) if nssdb else Path.home() / ".pki" / "nssdb"
+    click.echo(f"CA: {identity.ca_certificate}")
+    if shutil.which("certutil") is None:
+        raise click.ClickException("thiếu certutil (gói libnss3-tools) / certutil is missing (libnss3-tools)")
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "cert9.db").exists():
+        subprocess.run(["certutil", "-N", "-d", f"sql:{folder}", "--empty-password"], check=True,
+                       capture_output=True)
+    done = subprocess.run(["certutil", "-A", "-d", f"sql:{folder}", "-n", "kyso loopback CA", "-t", "C,,",
+                           "-i", str(identity.ca_certificate)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise click.ClickException(f"certutil: {done.stderr.strip()}")
+    click.echo(f"Đã tin cậy CA trong / trusted in sql:{folder} (restart the browser)")
+    click.echo("Windows: certutil -addstore -user Root loopback-ca.pem  |  "
+               "macOS: security add-trusted-cert -r trustRoot -k ~/Library/Keychains/login.keychain-db "
+               "loopback-ca.pem")
