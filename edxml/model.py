@@ -18,7 +18,7 @@ DSIG_NAMESPACE = "http://www.w3.org/2000/09/xmldsig#"
 
 # Organisation codes of the national catalogue (e.g. 000.00.00.H26, older form 000.00.00.G22):
 # dotted groups of letters and digits (QCVN 102 / Decision 20/2020/QĐ-TTg on electronic identifiers).
-_ORGAN_CODE = re.compile(r"^[0-9A-Z]{2,3}(\.[0-9A-Z]{2,3}){3}$")
+_ORGAN_CODE = re.compile(r"^[0-9A-Z]{1,5}(\.[0-9A-Z]{1,5}){0,4}$")
 _NOTATION = re.compile(r"^[^\s,/][^,]{0,60}$")
 
 
@@ -44,8 +44,8 @@ class StatusCode(enum.Enum):
 
 def check_organ_code(code: str, *, what: str = "organisation code") -> str:
     if not isinstance(code, str) or not _ORGAN_CODE.match(code):
-        raise InvalidPackageData(f"{what} {code!r} is not an organisation code like 000.00.00.H26",
-                                 f"mã định danh cơ quan {code!r} không đúng dạng 000.00.00.H26")
+        raise InvalidPackageData(f"{what} {code!r} is not an organisation code like H26.10 or 000.10.00.H26",
+                                 f"mã định danh cơ quan {code!r} không đúng dạng H26.10 hoặc 000.10.00.H26")
     return code
 
 
