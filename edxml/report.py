@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from edxml.model import PackageHeader
+from edxml.model import Package, PackageHeader
 from verifier import FileReport, Indication, Message, SignatureReport, SubIndication, render_text
 
 _ORDER = {Indication.TOTAL_FAILED: 0, Indication.INDETERMINATE: 1, Indication.NO_SIGNATURE_FOUND: 2,
@@ -18,9 +18,14 @@ class PackageReport:
     indication: Indication
     sub_indication: SubIndication | None
     signature: SignatureReport | None
-    header: PackageHeader | None
-    attachments: tuple[FileReport, ...]
+    package: Package | None  # what the signature covers, read from the signed tree only; None when not read
+    attachments: tuple[FileReport, ...]  # one per attached file, in the package's order
     messages: tuple[Message, ...] = ()
+    certificate_serial: int | None = None  # of the package signer's certificate
+
+    @property
+    def header(self) -> PackageHeader | None:
+        return self.package.header if self.package is not None else None
 
     @property
     def passed(self) -> bool:

@@ -27,7 +27,7 @@ from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, 
 from edxml.envelope import NS, check_envelope, q, read_package
 from edxml.errors import PackageRefused
 from edxml.matching import match_header
-from edxml.model import DSIG_NAMESPACE, PackageHeader
+from edxml.model import DSIG_NAMESPACE, Package
 from edxml.parsing import hardened_parser, parse_untrusted
 from edxml.report import PackageReport, worst
 from edxml.settings import EdxmlSettings
@@ -153,7 +153,7 @@ def verify_package(data: bytes, *, verifier, settings: EdxmlSettings | None = No
     except PackageRefused as exc:
         refused = _msg(exc.code, exc.en, exc.vi)
         return PackageReport(path, Indication.TOTAL_FAILED, SubIndication.FORMAT_FAILURE, package_signature,
-                             None, (), (refused,))
+                             None, (), (refused,), leaf.serial_number)
     file_messages: list[Message] = []
     if wrong_ids:
         file_messages.append(_msg(
@@ -170,11 +170,12 @@ def verify_package(data: bytes, *, verifier, settings: EdxmlSettings | None = No
             continue
         attachments.append(verifier.verify_pdf(attachment.data, path=name))
     file_messages.extend(match_header(package.header, package.attachments, attachments))
-    return _package_report(path, package_signature, package.header, tuple(attachments), tuple(file_messages))
+    return _package_report(path, package_signature, package, tuple(attachments), tuple(file_messages),
+                           leaf.serial_number)
 
 
-def _package_report(path: str, signature: SignatureReport, header: PackageHeader,
-                    attachments: tuple[FileReport, ...], messages: tuple[Message, ...]) -> PackageReport:
+def _package_report(path: str, signature: SignatureReport, package: Package,
+                    attachments: tuple[FileReport, ...], messages: tuple[Message, ...], serial: int) -> PackageReport:
     indications = [signature.indication]
     for report in attachments:
         # An unsigned document inside a signed package is not proven: doubt, not success.
@@ -189,7 +190,7 @@ def _package_report(path: str, signature: SignatureReport, header: PackageHeader
             (a.sub_indication or next((s.sub_indication for s in a.signatures if s.sub_indication), None)
              for a in attachments if a.indication is indication), None) or (
             SubIndication.SIG_CONSTRAINTS_FAILURE if indication is Indication.TOTAL_FAILED else SubIndication.NO_POE)
-    return PackageReport(path, indication, sub, signature, header, attachments, messages)
+    return PackageReport(path, indication, sub, signature, package, attachments, messages, serial)
 
 
 def _decide(candidates):
@@ -283,4 +284,5 @@ def _failed_signature(path: str, sub: SubIndication, message: Message, leaf,
         signing_time_source=TimeSource.NONE, claimed_time=None, timestamp=None, trust_anchor=None, revocation=(),
         coverage="unclear", modifications=Modifications.NONE, change=None, digest_algorithm=None,
         signature_algorithm=None, messages=(message,))
-    return PackageReport(path, indication, sub, signature, None, ())
+    return PackageReport(path, indication, sub, signature, None, (), (),
+                         leaf.serial_number if leaf is not None else None)
