@@ -155,9 +155,8 @@ def check_envelope(root) -> None:
                       f"phần tử gốc là {root.tag}, không phải edXML:edXMLEnvelope ({NAMESPACE})")
 
 
-def read_package(root, *, max_attachment_bytes: int) -> tuple[Package, tuple[str, ...]]:
-    """The package in a (signed) envelope. Returns it with the DocumentId as written, for the check
-    against the one the header implies. Raises `PackageRefused` when the shape is wrong."""
+def read_header(root) -> PackageHeader:
+    """The `MessageHeader` of an envelope. `PackageRefused` when it is not well-formed."""
     check_envelope(root)
     message = _one(root, "edXML:edXMLHeader/edXML:MessageHeader", what="MessageHeader")
     sender = _read_organisation(_one(message, "edXML:From", what="From"))
@@ -184,6 +183,15 @@ def read_package(root, *, max_attachment_bytes: int) -> tuple[Package, tuple[str
         )
     except InvalidPackageData as exc:
         raise _refuse("package.header", exc.en, exc.vi) from None
+    return header
+
+
+def read_package(root, *, max_attachment_bytes: int) -> tuple[Package, tuple[str, ...]]:
+    """The package in a (signed) envelope. Returns it with the DocumentId as written, for the check
+    against the one the header implies. Raises `PackageRefused` when the shape is wrong."""
+    check_envelope(root)
+    header = read_header(root)
+    message = _one(root, "edXML:edXMLHeader/edXML:MessageHeader", what="MessageHeader")
     document_id = _text(message, "edXML:DocumentId", what="DocumentId")
     problems = []
     if document_id != header.document_id:

@@ -27,7 +27,9 @@ def status_for(report: PackageReport, *, receiver: Organisation, at: datetime,
                status: StatusCode | None = None, staff: str = "") -> StatusMessage:
     """The answer to a verified package: 03 accepted when it passed, 02 refused (with the verifier's reasons
     in Vietnamese, Decree 30 art. 21) otherwise; `status` overrides the code for a package that passed."""
-    header = report.header
+    # A refused package is answered at the address its header claims (Decree 30, art. 21: return it to the
+    # sender with the reason); nothing else of an unverified header is used.
+    header = report.header or (None if report.passed else report.unverified_header)
     if report.passed:
         code = status or StatusCode.ACCEPTED
         description = "Văn bản đã được tiếp nhận; chữ ký số hợp lệ."

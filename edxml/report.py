@@ -22,6 +22,9 @@ class PackageReport:
     attachments: tuple[FileReport, ...]  # one per attached file, in the package's order
     messages: tuple[Message, ...] = ()
     certificate_serial: int | None = None  # of the package signer's certificate
+    # What the header of a package that failed claims, read only to address the refusal (status 02) and
+    # register the returned document: never trusted, never shown as the package's content.
+    unverified_header: PackageHeader | None = None
 
     @property
     def header(self) -> PackageHeader | None:

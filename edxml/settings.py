@@ -29,6 +29,8 @@ class EdxmlSettings:
             raise SettingsError(f"[edxml]: unknown key(s) {', '.join(sorted(unknown))}",
                                 f"[edxml]: khóa không hợp lệ {', '.join(sorted(unknown))}")
         max_bytes = section.get("max_bytes", DEFAULT_MAX_BYTES)
+        if isinstance(max_bytes, str) and max_bytes.isdigit():  # from an environment variable
+            max_bytes = int(max_bytes)
         if not isinstance(max_bytes, int) or isinstance(max_bytes, bool) or max_bytes < 1024:
             raise SettingsError("[edxml] max_bytes must be an integer of at least 1024",
                                 "[edxml] max_bytes phải là số nguyên từ 1024 trở lên")

@@ -16,6 +16,7 @@ Order, and why (W3C XML Signature best practices; "see what is signed"):
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from asn1crypto import x509 as asn1_x509
@@ -24,7 +25,7 @@ from lxml import etree
 from signxml import DigestAlgorithm as XmlDigest, SignatureConfiguration, SignatureMethod, XMLVerifier
 from signxml.exceptions import InvalidCertificate, InvalidDigest, InvalidInput, InvalidSignature, SignXMLException
 
-from edxml.envelope import NS, check_envelope, q, read_package
+from edxml.envelope import check_envelope, q, read_header, read_package
 from edxml.errors import PackageRefused
 from edxml.matching import match_header
 from edxml.model import DSIG_NAMESPACE, Package
@@ -62,6 +63,17 @@ def verify_package(data: bytes, *, verifier, settings: EdxmlSettings | None = No
         check_envelope(root)
     except PackageRefused as exc:
         return _refused(path, exc)
+    report = _verify_tree(root, verifier=verifier, settings=settings, path=path, now=now)
+    if report.package is None and report.indication is not Indication.TOTAL_PASSED:
+        try:
+            claimed = read_header(root)
+        except PackageRefused:
+            claimed = None
+        report = replace(report, unverified_header=claimed)
+    return report
+
+
+def _verify_tree(root, *, verifier, settings: EdxmlSettings, path: str, now: datetime | None) -> PackageReport:
     moment = verifier.settings.at or now or datetime.now(timezone.utc)
     signatures = root.findall(".//ds:Signature", DS)
     if not signatures:

@@ -81,7 +81,7 @@ def record_received_package(store, report: PackageReport, *, data: bytes, now: d
 
     from service.evidence import pdf_signature_evidence
 
-    header = report.header
+    header = report.header or report.unverified_header  # a refused package is registered as returned
     if document_id is None:
         if header is None:
             return Reception(None, (), False, None)  # nothing readable to register (the report says why)
