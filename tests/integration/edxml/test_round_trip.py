@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from lxml import etree
 
 from edxml import EdxmlSettings, pack, verify_package
@@ -31,8 +32,9 @@ def test_packed_issued_decision_passes_with_both_pdf_signatures(pki, issued_deci
     assert data["attachments"][0]["indication"] == "TOTAL_PASSED"
 
 
-def test_xmlsec1_accepts_the_package_signature_with_the_test_root(pki, issued_decision, tmp_path):
-    agency = pki.agency_rsa
+@pytest.mark.parametrize("seal", ["agency_rsa", "agency_ec"])
+def test_xmlsec1_accepts_the_package_signature_with_the_test_root(seal, pki, issued_decision, tmp_path):
+    agency = pki.entity(seal)
     header = make_header(number=issued_decision.number, promulgated_on=issued_decision.issued_on)
     xml = pack(make_package(issued_decision.pdf, header=header), key=agency.key, certificate=agency.certificate,
                chain=agency.chain)
