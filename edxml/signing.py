@@ -141,3 +141,27 @@ def sign_envelope(root: etree._Element, *, key: DigestSigner, certificate, chain
     except Exception as exc:  # the key's own errors (token, bridge, HSM): translated at our boundary
         raise SigningFailed(f"the key could not sign the package: {exc}", f"khóa không ký được gói tin: {exc}") from exc
     return complete_envelope(prepared, value)
+
+
+def signature_value_matches(prepared: PreparedEnvelope, *, certificate, signature_value: bytes) -> bool:
+    """Whether `signature_value` (as a token returns it: RSA bytes, ECDSA DER) signs the prepared digest
+    with the certificate's key: checked before anything is completed or recorded."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.padding import MGF1, PKCS1v15
+    from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
+
+    public = load_der_public_key(certificate.public_key.dump())
+    algorithm = {"sha256": hashes.SHA256, "sha384": hashes.SHA384, "sha512": hashes.SHA512}[
+        prepared.digest_algorithm.value]()
+    try:
+        if prepared.scheme is SignatureScheme.ECDSA:
+            public.verify(signature_value, prepared.digest, ec.ECDSA(Prehashed(algorithm)))
+        elif prepared.scheme is SignatureScheme.RSA_PSS:
+            public.verify(signature_value, prepared.digest, PSS(MGF1(algorithm), algorithm.digest_size),
+                          Prehashed(algorithm))
+        else:
+            public.verify(signature_value, prepared.digest, PKCS1v15(), Prehashed(algorithm))
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True

@@ -22,10 +22,11 @@ def _organisation(agency) -> Organisation:
 
 
 def outgoing_package(store, *, document_id: int, pdf: bytes, recipients: list[str], verifier,
-                     filename: str | None = None, competence: str = "") -> Package:
+                     filename: str | None = None, competence: str = "", require_linked: bool = True) -> Package:
     """The package for an issued outgoing document: codes, number, date, subject from its registration,
-    recipients from the roster, the signer from the PDF's valid personal signature. The PDF must be the
-    file linked to that document and must verify TOTAL_PASSED."""
+    recipients from the roster, the signer from the PDF's valid personal signature. The PDF must verify
+    TOTAL_PASSED and be the file linked to that document in the ledger (`require_linked`; the service
+    passes False for the file it stores for that document itself)."""
     from ledger import Direction, find_document_by_digest, get_agency, get_document
 
     document = get_document(store, document_id)
@@ -34,7 +35,7 @@ def outgoing_package(store, *, document_id: int, pdf: bytes, recipients: list[st
                                  f"văn bản {document_id} không phải văn bản đi đã ban hành (chưa có số)")
     if not recipients:
         raise InvalidPackageData("give at least one recipient agency code", "cần ít nhất một mã cơ quan nhận")
-    linked = find_document_by_digest(store, hashlib.sha256(pdf).hexdigest())
+    linked = find_document_by_digest(store, hashlib.sha256(pdf).hexdigest()) if require_linked else document
     if linked is None or linked.id != document_id:
         raise InvalidPackageData(f"this PDF is not the signed file of document {document_id}",
                                  f"tệp PDF này không phải tệp đã ký của văn bản {document_id}")
