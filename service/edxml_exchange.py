@@ -76,9 +76,10 @@ def record_received_package(store, report: PackageReport, *, data: bytes, now: d
     `document_id`), record its package signature (with the package's verdict) and every attached PDF's
     signatures, and mark it for return when it did not pass (Decree 30, art. 21)."""
     from ledger import (Direction, DocumentDraft, Indication, LedgerEntry, RecordEvent, SignatureKind, TimeSource,
-                        get_agency, get_document, link_signed_file, mark_returned, register_document)
+                        find_document_by_external_id, get_agency, get_document, link_signed_file, mark_returned,
+                        register_document)
     from ledger.chain import append_many
-    from ledger.errors import UnknownAgency
+    from ledger.errors import Conflict, UnknownAgency
 
     from service.evidence import pdf_signature_evidence
 
@@ -95,10 +96,17 @@ def record_received_package(store, report: PackageReport, *, data: bytes, now: d
                     continue
         if agency is None:
             return Reception(None, (), False, None)
-        document = register_document(store, DocumentDraft(
-            agency_code=agency.code, direction=Direction.INCOMING, dated_at=now, doc_type=header.document_type or
-            "Văn bản", title=header.subject[:500], notation=header.number_notation[:100],
-            counterpart_code=header.sender.code[:40], external_id=header.document_id[:100]), clock=clock)
+        # Only a verified header names the document: a package received again (resent after a refusal)
+        # joins its first registration; an unverified one is registered on its own, so that a forgery
+        # claiming a genuine DocumentId can never mark the genuine document as returned.
+        verified = report.package is not None
+        document = find_document_by_external_id(store, agency.code, header.document_id[:100]) if verified else None
+        if document is None:
+            document = register_document(store, DocumentDraft(
+                agency_code=agency.code, direction=Direction.INCOMING, dated_at=now,
+                doc_type=header.document_type or "Văn bản", title=header.subject[:500],
+                notation=header.number_notation[:100], counterpart_code=header.sender.code[:40],
+                external_id=header.document_id[:100] if verified else None), clock=clock)
     else:
         document = get_document(store, document_id)
     digest = hashlib.sha256(data).hexdigest()
@@ -135,7 +143,11 @@ def record_received_package(store, report: PackageReport, *, data: bytes, now: d
                 signer_identifiers=tuple(str(i) for i in signature.signer.identifiers) if signature.signer else (),
                 document_id=document.id, purpose="incoming", note=f"edXML attachment {attachment.path}"[:200]))
     records = append_many(store, entries, clock=clock) if entries else []
-    link_signed_file(store, document.id, digest=digest, size=len(data), filename="package.edxml", clock=clock)
+    try:
+        link_signed_file(store, document.id, digest=digest, size=len(data), filename="package.edxml", clock=clock)
+    except Conflict:
+        pass  # the same bytes were received before, for another registration: that link stays
+
     returned, reason = not report.passed, None
     if returned:
         reason = return_reason(report)

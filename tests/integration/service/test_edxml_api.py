@@ -121,3 +121,23 @@ def test_xxe_package_is_refused_and_nothing_is_registered(signing_world):
     assert body["document_id"] is None and body["ledger_records"] == []
     listed = api.get("/api/v1/documents?direction=incoming").get_json()
     assert listed["documents"] == []
+
+
+@pytest.mark.integration
+def test_monthly_report_counts_received_packages(packed, signing_world):
+    api, xml = packed
+    valid = api.post("/api/v1/validations", data=xml, headers={"Content-Type": "application/xml"}).get_json()
+    root = etree.fromstring(xml)
+    root.find(f".//{E}Subject").text = "Nội dung đã bị sửa"
+    returned = api.post("/api/v1/validations", data=etree.tostring(root),
+                        headers={"Content-Type": "application/xml"}).get_json()
+    assert "document_id" in returned, returned
+    month = dt.datetime.now(VIETNAM).strftime("%Y-%m")
+    report = signing_world.api("reader").get(f"/api/v1/reports/monthly?month={month}&format=json").get_json()
+    [agency] = [a for level in report["levels"] for a in level["agencies"] if a["code"] == "H26.10"]
+    figures = agency["figures"]
+    assert figures["incoming"]["document_ids"] == sorted([valid["document_id"], returned["document_id"]])
+    assert figures["incoming_valid"]["document_ids"] == [valid["document_id"]]
+    assert figures["incoming_invalid"]["document_ids"] == [returned["document_id"]]
+    assert figures["incoming_returned"]["document_ids"] == [returned["document_id"]]
+    assert figures["incoming_returned"]["reasons"][0].startswith("Kiểm tra gói tin edXML không đạt")
