@@ -37,6 +37,14 @@ _SESSION = {"type": "object", "properties": {
     "expires_at": {"type": "string", "format": "date-time"}, "bridge_request": {"type": "object"}}}
 
 
+def _ascii_name(name: str) -> str:
+    """A file name that fits an HTTP header (latin-1): "07-QĐ-UBND.edxml" -> "07-QD-UBND.edxml"."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", name.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in plain if c.isascii() and (c.isalnum() or c in ".-_")) or "package.edxml"
+
+
 def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -135,7 +143,7 @@ def prepare_package():
                    f"{', '.join(r.name for r in header.recipients)}")[:500]
     return _store_session(principal=principal, kind="edxml-package", document_id=document_id,
                           certificate=certificate, prepared=prepared, description=description,
-                          fields={"filename": f"{header.number:02d}-{header.notation}.edxml".replace("/", "-"),
+                          fields={"filename": _ascii_name(f"{header.number:02d}-{header.notation}.edxml"),
                                   "document_id": header.document_id})
 
 
