@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-from edxml import Attachment, InvalidPackageData, Organisation, Package, PackageHeader, PackageReport, SignerInfo
+from edxml import (Attachment, InvalidPackageData, Organisation, Package, PackageHeader, PackageReport, SignerInfo,
+                   TraceEntry)
 
 VIETNAM = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -22,7 +23,8 @@ def _organisation(agency) -> Organisation:
 
 
 def outgoing_package(store, *, document_id: int, pdf: bytes, recipients: list[str], verifier,
-                     filename: str | None = None, competence: str = "", require_linked: bool = True) -> Package:
+                     filename: str | None = None, competence: str = "", require_linked: bool = True,
+                     at: datetime | None = None) -> Package:
     """The package for an issued outgoing document: codes, number, date, subject from its registration,
     recipients from the roster, the signer from the PDF's valid personal signature. The PDF must verify
     TOTAL_PASSED and be the file linked to that document in the ledger (`require_linked`; the service
@@ -53,7 +55,9 @@ def outgoing_package(store, *, document_id: int, pdf: bytes, recipients: list[st
         promulgated_on=document.dated_at.astimezone(VIETNAM).date(), place="Hà Nội",
         document_type=document.doc_type, subject=document.title or document.doc_type, signer=signer)
     name = filename or f"{document.number:02d}-{(document.notation or document.series).replace('/', '-')}.pdf"
-    return Package(header, (Attachment("cid:1", name, "application/pdf", pdf),))
+    # TraceHeaderList: the sender is the first system the package passes (QCVN 102:2016).
+    trace = (TraceEntry(header.sender.code, (at or datetime.now(timezone.utc)).astimezone(VIETNAM)),)
+    return Package(header, (Attachment("cid:1", name, "application/pdf", pdf),), trace)
 
 
 @dataclass(frozen=True)

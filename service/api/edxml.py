@@ -135,7 +135,8 @@ def prepare_package():
         package = outgoing_package(components.ledger, document_id=document_id, pdf=stored.content,
                                    recipients=recipients, verifier=components.verifier, filename=stored.filename,
                                    competence=payload.text(data, "competence", required=False, max_length=200) or "",
-                                   require_linked=False)  # the service's own stored file of this document
+                                   require_linked=False,  # the service's own stored file of this document
+                                   at=runtime().clock())
         prepared = prepare_envelope(build_package_xml(package), public_key_info=certificate.public_key,
                                     certificate=certificate, chain=chain)
     header = package.header

@@ -77,6 +77,8 @@ def test_pack_writes_a_package_from_the_ledger_registration(packed, issued_decis
     assert root.findtext(f".//{E}To/{E}OrganId") == "H26.12"
     assert root.findtext(f".//{E}Subject") == "Về việc ban hành quy chế ký số văn bản điện tử"
     assert root.findtext(f".//{E}SignerInfo/{E}Competence") == "TM. ỦY BAN NHÂN DÂN"
+    assert root.findtext(f".//{E}SignerInfo/{E}FullName") == "Nguyễn Văn An"  # from the PDF's personal signature
+    assert root.findtext(f".//{E}TraceHeaderList/{E}TraceHeader/{E}OrganId") == "H26"
     assert f"H26,{on},07/QĐ-UBND -> H26.12" in done.stdout
 
 

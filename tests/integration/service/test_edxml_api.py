@@ -67,6 +67,8 @@ def test_package_round_trip_is_registered_as_incoming_and_recorded(packed, signi
     assert (document["direction"], document["agency_code"], document["counterpart_code"]) == ("incoming", "H26.10",
                                                                                                 "H26")
     assert document["notation"] == "07/QĐ-UBND"
+    receipt = api.get(body["receipt_url"])
+    assert receipt.status_code == 200 and receipt.data.startswith(b"%PDF-")
 
 
 @pytest.mark.integration
