@@ -168,7 +168,8 @@ def prepare_status():
     principal = require(Permission.SIGN)
     data = payload.json_object()
     payload.reject_unknown(data, {"package", "agency_code", "certificate", "chain", "status", "staff"})
-    package = payload.base64_bytes(data, "package", max_length=EdxmlSettings().max_bytes)
+    settings = runtime().settings.edxml or EdxmlSettings()
+    package = payload.base64_bytes(data, "package", max_length=settings.max_bytes)
     agency_code = payload.code(data, "agency_code")
     check_agency(principal, agency_code)
     code = payload.choice(data, "status", tuple(c.value for c in StatusCode if c is not StatusCode.REFUSED),
@@ -178,7 +179,7 @@ def prepare_status():
     components = runtime().components
     with library_errors():
         agency = get_agency(components.ledger, agency_code)
-    report = verify_package(package, verifier=components.verifier, settings=EdxmlSettings(), path="package.edxml")
+    report = verify_package(package, verifier=components.verifier, settings=settings, path="package.edxml")
     with _edxml_errors():
         status = status_for(report, receiver=Organisation(agency.code, agency.name, agency.legacy_code),
                             at=runtime().clock(), status=StatusCode(code) if code else None,

@@ -44,7 +44,8 @@ def validate_package(principal, *, lang: str, document_id: int | None, filename:
         if document.direction is not Direction.INCOMING:
             raise BadRequest(f"Văn bản {document_id} không phải văn bản đến",
                              f"document {document_id} is not an incoming document")
-    report = verify_package(data, verifier=components.verifier, settings=EdxmlSettings(), path=filename)
+    report = verify_package(data, verifier=components.verifier, settings=runtime().settings.edxml or EdxmlSettings(),
+                            path=filename)
     now = runtime().clock()
     with library_errors():
         reception = record_received_package(components.ledger, report, data=data, now=now,
