@@ -113,7 +113,9 @@ def _verify_tree(root, *, verifier, settings: EdxmlSettings, path: str, now: dat
         require_x509=True, location=f"./{q('edXMLHeader')}/", expect_references=1,
         signature_methods=_STRONG_METHODS | (_SHA1_METHODS if sha1 else frozenset()),
         digest_algorithms=_STRONG_DIGESTS | ({XmlDigest.SHA1} if sha1 else frozenset()),
-        verification_time=moment)
+        # signxml only checks the cryptography here: validity, revocation and the chain are the verifier's,
+        # judged below with the ETSI EN 319 102-1 outcomes (an expired certificate is not a bad signature value).
+        verification_time=_inside_validity(leaf, moment))
     try:
         result = XMLVerifier().verify(root, x509_cert=crypto_x509.load_der_x509_certificate(leaf.dump()),
                                       parser=hardened_parser(), expect_config=config)
@@ -265,6 +267,12 @@ def _certificates(signature):
     issuers = {c.issuer.dump() for c in found if c.subject.dump() != c.issuer.dump()}
     leaf = next((c for c in found if c.subject.dump() not in issuers), found[0])
     return leaf, tuple(c for c in found if c is not leaf)
+
+
+def _inside_validity(certificate, moment: datetime) -> datetime:
+    validity = certificate["tbs_certificate"]["validity"]
+    start, end = validity["not_before"].native, validity["not_after"].native
+    return min(max(moment, start), end)
 
 
 def _sha1_decision(settings: EdxmlSettings, verifier, moment: datetime) -> Message:

@@ -200,3 +200,16 @@ def test_not_xml_is_a_format_failure(shared_verifier):
     report = _verify(b"%PDF-1.7 not a package", shared_verifier)
     assert (report.indication.value, report.sub_indication.value) == ("TOTAL_FAILED", "FORMAT_FAILURE")
     assert report.messages[0].en == "the file is not XML"
+
+
+def test_package_signed_with_an_expired_certificate_is_judged_by_the_chain_not_as_a_bad_value(pki, issued_decision,
+                                                                                              shared_verifier):
+    expired = pki.expired  # personal, expired 35 days ago: no timestamp proves an earlier signing time
+    header = make_header(number=issued_decision.number, promulgated_on=issued_decision.issued_on)
+    xml = pack(make_package(issued_decision.pdf, header=header), key=expired.key, certificate=expired.certificate,
+               chain=expired.chain)
+    report = _verify(xml, shared_verifier)
+    assert (report.signature.indication.value, report.signature.sub_indication.value) == (
+        "INDETERMINATE", "OUT_OF_BOUNDS_NO_POE")
+    codes = [m.code for m in report.signature.messages]
+    assert "chain.expired" in codes and "package.not-agency" in codes
