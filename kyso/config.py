@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SECTIONS = ("database", "pkcs11", "ca", "bridge", "signer", "verifier", "service", "report")
+SECTIONS = ("database", "pkcs11", "ca", "bridge", "signer", "verifier", "service", "report", "edxml")
 
 
 class ConfigError(Exception):

@@ -16,6 +16,7 @@ from ledger.documents import (
     DocumentDraft,
     DocumentInfo,
     find_document_by_digest,
+    find_document_by_external_id,
     get_document,
     issue_number,
     link_signed_file,

@@ -275,6 +275,15 @@ def link_signed_file(store: Store, document_id: int, *, digest: str, size: int, 
         return SignedFileInfo(row.id, row.document_id, row.digest, row.size, row.filename, row.created_at)
 
 
+def find_document_by_external_id(store: Store, agency_code: str, external_id: str) -> DocumentInfo | None:
+    """The agency's document registered with this external id (e.g. the edXML DocumentId of a received
+    package), or None."""
+    with store.transaction() as session:
+        row = session.scalar(select(Document).where(Document.agency_code == agency_code,
+                                                    Document.external_id == external_id))
+        return DocumentInfo.from_row(row) if row else None
+
+
 def find_document_by_digest(store: Store, digest: str) -> DocumentInfo | None:
     """The document a signed file belongs to, by the SHA-256 of the file's bytes."""
     with store.transaction() as session:

@@ -29,6 +29,7 @@ class SignatureKind(enum.Enum):
     PERSONAL = "personal"
     AGENCY = "agency"
     TIMESTAMP = "timestamp"
+    PACKAGE = "package"  # the XML signature of an edXML package (QCVN 102:2016/BTTTT)
     UNKNOWN = "unknown"
 
 

@@ -70,6 +70,8 @@ class ServiceSettings:
     cookie_secure: bool = False
     default_language: str = "vi"
     trusted_proxies: int = 0
+    # edxml.EdxmlSettings from the home's `[edxml]` table (package size limit, SHA-1 end date); None: defaults.
+    edxml: Any = None
 
     KNOWN = frozenset(
         {
@@ -132,9 +134,15 @@ class ServiceSettings:
     @classmethod
     def from_home(cls, home) -> "ServiceSettings":
         """Settings from a `kyso.config.Home` (its kyso.toml and KYSO_SERVICE_* environment)."""
-        return cls.from_config(
+        from edxml import EdxmlSettings, SettingsError
+
+        settings = cls.from_config(
             home.section("service"), database_url=home.database_url(), pki_dir=str(home.pki_dir)
         )
+        try:
+            return replace(settings, edxml=EdxmlSettings.from_config(home.section("edxml")))
+        except SettingsError as exc:
+            raise ServiceConfigError(exc.en) from None
 
     def with_changes(self, **changes: Any) -> "ServiceSettings":
         return replace(self, **changes)

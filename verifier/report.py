@@ -60,6 +60,7 @@ class SignatureKind(enum.Enum):
     PERSONAL = "personal"
     AGENCY = "agency"
     TIMESTAMP = "timestamp"  # a document timestamp (PAdES B-LTA)
+    PACKAGE = "package"  # the XML-DSig of an edXML package (QCVN 102:2016/BTTTT), judged by edxml
     UNKNOWN = "unknown"
 
 

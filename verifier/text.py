@@ -16,9 +16,11 @@ _INDICATION = {
 }
 _KIND = {
     "en": {SignatureKind.PERSONAL: "personal signature", SignatureKind.AGENCY: "agency signature",
-           SignatureKind.TIMESTAMP: "document timestamp", SignatureKind.UNKNOWN: "signature"},
+           SignatureKind.TIMESTAMP: "document timestamp", SignatureKind.UNKNOWN: "signature",
+           SignatureKind.PACKAGE: "edXML package signature"},
     "vi": {SignatureKind.PERSONAL: "chữ ký số cá nhân", SignatureKind.AGENCY: "chữ ký số cơ quan, tổ chức",
-           SignatureKind.TIMESTAMP: "dấu thời gian văn bản", SignatureKind.UNKNOWN: "chữ ký số"},
+           SignatureKind.TIMESTAMP: "dấu thời gian văn bản", SignatureKind.UNKNOWN: "chữ ký số",
+           SignatureKind.PACKAGE: "chữ ký số gói tin edXML"},
 }
 _SOURCE = {
     "en": {TimeSource.TIMESTAMP: "proven by a timestamp", TimeSource.CLAIMED: "self-declared by the signer",

@@ -147,6 +147,16 @@ class Verifier:
                 "internal-error", f"internal error of the verifier, not a fault of the document: {text}",
                 f"lỗi nội bộ của phần mềm kiểm tra, không phải lỗi của văn bản: {text}", Severity.ERROR))
 
+    def check_certificate(self, certificate, *, other_certs=(), moment: datetime | None = None,
+                          role_en: str = "signer", role_vi: str = "người ký"):
+        """The chain, revocation and algorithm status of a signing certificate at `moment` (default: the
+        validation time), for signatures judged outside the verifier (edXML packages).
+        Returns a `verifier.certificates.CertificateStatus`."""
+        from verifier.certificates import judge_certificate
+
+        return self._run(judge_certificate(certificate, other_certs=tuple(other_certs), moment=moment,
+                                           env=self._environment(), role_en=role_en, role_vi=role_vi))
+
     def verify_file(self, path: str | Path) -> FileReport:
         """A file on disk: `X.p7s` is checked against `X` beside it; anything else is read as a PDF."""
         path = Path(path)

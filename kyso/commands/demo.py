@@ -287,6 +287,40 @@ def _sign(service: str, bridge_url: str, key: str, certificate: dict, story: Sto
     return completed
 
 
+def _bridge_signed(service: str, bridge_url: str, headers: dict, certificate: dict, path: str, body: dict) -> dict:
+    """An edXML prepare on the service -> the bridge signs the digest -> complete (hash-only)."""
+    prepared = _call("POST", f"{service}{path}", expect=201, headers=headers, json={
+        "certificate": certificate["certificate"], "chain": certificate["chain"], **body}).json()
+    signed = _call("POST", f"{bridge_url}/v1/signatures", json={
+        "certificate_id": certificate["id"], **prepared["bridge_request"]}).json()
+    completed = _call("POST", f"{service}/api/v1/edxml/sessions/{prepared['id']}/signature", headers=headers,
+                      json={"signature": signed["signature"]}).json()
+    return {**prepared, **completed}
+
+
+def _edxml_story(service: str, bridge_url: str, headers: dict, seal: dict, document_id: int, story: Story) -> None:
+    """The issued document to Sở Nội vụ over the national axis (QCVN 102:2016 edXML), and its status answer."""
+    package = _bridge_signed(service, bridge_url, headers, seal, "/api/v1/edxml/packages",
+                             {"document_id": document_id, "recipients": ["H26.10"]})
+    xml = base64.b64decode(package["xml"])
+    story.done(f"packed the issued document as an edXML package for Sở Nội vụ (H26.10), signed with the seal "
+               f"through the bridge ({len(xml)} bytes)")
+    received = _call("POST", f"{service}/api/v1/validations?lang=vi", headers={
+        **headers, "Content-Type": "application/xml", "X-Filename": package["filename"]}, data=xml).json()
+    checked = received["files"][0]
+    if checked["indication"] != "TOTAL_PASSED":
+        raise DemoFailed(f"the edXML package verified as {checked['indication']}: {checked['messages']}")
+    inner = ", ".join(f"{s['kind']} {s['indication']}" for a in checked["attachments"] for s in a["signatures"])
+    story.done(f"Sở Nội vụ verified the package: {checked['indication']} (package signature "
+               f"{checked['signatures'][0]['indication']}; {inner}); registered as incoming document "
+               f"#{received['document_id']}, {len(received['ledger_records'])} ledger record(s)")
+    status = _bridge_signed(service, bridge_url, headers, seal, "/api/v1/edxml/status", {
+        "package": package["xml"], "agency_code": "H26.10", "status": "03"})
+    story.done(f"status message {status['status']} (đã tiếp nhận) signed and ready for the sender: "
+               f"{status['status_description']}")
+    story.note("the demo has one seal token, so the status message is signed with it")
+
+
 def run_demo(home) -> None:
     from kyso.enrolment import open_authority
     from service.settings import ServiceSettings
@@ -359,6 +393,8 @@ def _story_over_http(service: str, bridge_url: str, key: str, story: Story, audi
         raise DemoFailed(f"the signed document verified as {verified['indication']}")
     kinds = ", ".join(f"{s['kind']} ({s['signer']['common_name']})" for s in verified["signatures"])
     story.done(f"verified the signed document: {verified['indication']} — {kinds}")
+
+    _edxml_story(service, bridge_url, headers, seal, document["id"], story)
 
     incoming = _call("POST", f"{service}/api/v1/documents", expect=201, headers=headers, json={
         "agency_code": "H26.10", "direction": "incoming", "doc_type": "Quyết định",

@@ -39,7 +39,7 @@ def _expand(paths: tuple[str, ...]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".pdf", ".p7s")))
+            files.extend(sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in (".pdf", ".p7s", ".edxml")))
         else:
             files.append(path)
     return files
@@ -87,10 +87,11 @@ def _anchors_of(certificates):
 @click.option("--progress/--no-progress", default=None, help="Progress bar on stderr (default: batches only).")
 @click.pass_obj
 def verify(home, files, output_format, trust, at, lang, offline, progress):
-    """Validate signed PDFs (PAdES) and detached .p7s signatures (CAdES) into reports.
+    """Validate signed PDFs (PAdES), detached .p7s signatures (CAdES) and .edxml packages into reports.
 
-    FILES may be folders: every .pdf and .p7s inside is checked (X.p7s against X beside it), with one
-    validation setup for the whole batch. Exit status: 0 all TOTAL_PASSED, 1 any TOTAL_FAILED,
+    An .edxml package (QCVN 102:2016) reports its XML signature as an entry of kind `package` and each
+    attached PDF as a nested file report ("attachments"). FILES may be folders: every .pdf, .p7s and
+    .edxml inside is checked (X.p7s against X beside it), with one validation setup for the whole batch. Exit status: 0 all TOTAL_PASSED, 1 any TOTAL_FAILED,
     2 otherwise, 64 usage error, 78 configuration error.
     """
     import logging
@@ -116,7 +117,7 @@ def verify(home, files, output_format, trust, at, lang, offline, progress):
 
     from policies.anchors import load_certificates
     from policies.decision import PolicyError
-    from verifier import SettingsError, ValidationSettings, Verifier, render_summary, render_text
+    from verifier import SettingsError, ValidationSettings, Verifier, render_summary
 
     try:
         settings = ValidationSettings.from_config(home.section("verifier"), base=home.path)
@@ -138,9 +139,13 @@ def verify(home, files, output_format, trust, at, lang, offline, progress):
         offline=settings.offline or offline, at=moment,
     )
 
+    from kyso.commands.edxml import package_verifier, render_report
+
     reports = []
     show_progress = progress if progress is not None else len(paths) > 1
     with Verifier(settings) as verifier:
+        # .edxml packages (QCVN 102:2016) go to edxml, which verifies the PDFs inside with the same verifier.
+        verifier = package_verifier(verifier, home)
         if show_progress:
             with click.progressbar(paths, label="kyso verify", file=sys.stderr,
                                    item_show_func=lambda p: p.name if p else "") as bar:
@@ -156,7 +161,7 @@ def verify(home, files, output_format, trust, at, lang, offline, progress):
                               ensure_ascii=False, indent=2))
     else:
         for report in reports:
-            click.echo(render_text(report, lang=lang))
+            click.echo(render_report(report, lang=lang))
             click.echo("")
         click.echo(render_summary(reports, lang=lang))
 

@@ -1,6 +1,6 @@
-"""`POST /api/v1/validations`: a PDF (body or multipart `file`) or a .p7s with its `content`, judged by the
-verifier into the DESIGN.md report. With `document_id` (a registered incoming document) every signature is
-recorded in the ledger and a failing document is marked for return to its sender with the reason
+"""`POST /api/v1/validations`: a PDF (body or multipart `file`), a .p7s with its `content`, or an edXML
+package (its own branch: service/api/edxml_validations.py), judged by the verifier into the DESIGN.md report.
+With `document_id` (a registered incoming document) every signature is recorded in the ledger and a failing document is marked for return to its sender with the reason
 (Decree 30, art. 21). A signed PDF receipt of the verification, in Vietnamese, is at `.../receipt`.
 """
 
@@ -96,6 +96,10 @@ def validate():
     document_id = _document_id()
     filename, data = payload.uploaded_file()
     filename = (filename or "document")[:255]
+    from service.api.edxml_validations import is_edxml, validate_package
+
+    if is_edxml(filename, data, request.mimetype):  # QCVN 102:2016 packages have their own branch
+        return validate_package(principal, lang=lang, document_id=document_id, filename=filename, data=data)
     components = runtime().components
     content = None
     if _is_cades(filename):

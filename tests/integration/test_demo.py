@@ -34,11 +34,15 @@ def test_demo_runs_twice(tmp_path):
     assert re.search(r"approved \(ký duyệt\) through service \+ bridge: TOTAL_PASSED, PAdES B-T", out)
     assert "number 01/QĐ-UBND" in out
     assert "verified the signed document: TOTAL_PASSED — personal (Nguyễn Văn An), agency (UBND Phường Hoàn Kiếm)" in out
+    assert "packed the issued document as an edXML package for Sở Nội vụ (H26.10)" in out
+    assert ("Sở Nội vụ verified the package: TOTAL_PASSED (package signature TOTAL_PASSED; personal TOTAL_PASSED, "
+            "agency TOTAL_PASSED)") in out
+    assert "status message 03 (đã tiếp nhận) signed" in out
     assert "TOTAL_FAILED, marked for return to the sender" in out
     assert "signed by UBND Phường Hoàn Kiếm: TOTAL_PASSED" in out
-    assert "ledger chain intact: 4 records" in out
+    assert "ledger chain intact: 7 records" in out  # 2 signatures, 3 for the package, 2 for the tampered copy
     assert re.search(r"H26\.90\.01\s+UBND phường Hoàn Kiếm\s+ký số\s+100\.0%", out)
-    assert out.rstrip().endswith("kyso demo: all 16 steps worked / mọi bước đều thành công.")
+    assert out.rstrip().endswith("kyso demo: all 19 steps worked / mọi bước đều thành công.")
     assert "demo-user-1234" not in out + first.stderr and "demo-ca-1234" not in out + first.stderr
     assert (home / "pki" / "root.crt").exists() and (home / "kyso.db").exists()
 
@@ -47,4 +51,4 @@ def test_demo_runs_twice(tmp_path):
     assert "reused the demo PKI" in second.stdout
     assert "reused token 'demo-leader'" in second.stdout and "reused the roster" in second.stdout
     assert "number 02/QĐ-UBND" in second.stdout
-    assert "ledger chain intact: 8 records" in second.stdout
+    assert "ledger chain intact: 14 records" in second.stdout

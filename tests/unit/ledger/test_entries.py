@@ -34,7 +34,7 @@ def test_entry_normalises_its_values():
     ("overrides", "message"),
     [
         ({"indication": "PASSED"}, "invalid indication: 'PASSED' (allowed: TOTAL_PASSED, TOTAL_FAILED, INDETERMINATE)"),
-        ({"signature_kind": "seal"}, "invalid signature_kind: 'seal' (allowed: personal, agency, timestamp, unknown)"),
+        ({"signature_kind": "seal"}, "invalid signature_kind: 'seal' (allowed: personal, agency, timestamp, package, unknown)"),
         ({"signed_digest": "xyz"}, "signed_digest must be a hex SHA-256/384/512 digest: 'xyz'"),
         ({"signing_time": datetime(2025, 8, 5, 9, 0)}, "a time must carry its UTC offset: datetime.datetime(2025, 8, 5, 9, 0)"),
         ({"certificate_serial": "not-hex"}, "invalid certificate serial: 'not-hex'"),
