@@ -29,7 +29,7 @@ from ca.names import build_name, name_attributes
 from ca.ocsp import OcspResponder
 from ca.requests import read_csr
 from ca.revocation import CertificateState, CertificateStatus, RevocationReason
-from ca.serials import random_serial
+from ca.serials import SerialBlocks, random_serial
 from ca.store import CertificateRecord, SerialTaken, Store
 from ca.tsa import TimeStampUnit
 from policies.keys import DigestSigner
@@ -85,6 +85,10 @@ class Authority:
         self._issuers: dict[str, Issuer] = {}
         self._ocsp: dict[str, OcspResponder] = {}
         self.tsa: TimeStampUnit | None = None
+        self._tsa_template: tuple[TimeStampUnit, tsa.TokenTemplate] | None = None
+        self._tsa_serials = SerialBlocks(
+            lambda: self.store.reserve_serial_block(purpose="tsa", reserved_at=self.clock())
+        )
         self._crl_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         for issuer in issuers:
@@ -102,6 +106,19 @@ class Authority:
 
     def set_time_stamp_unit(self, unit: TimeStampUnit) -> None:
         self.tsa = unit
+
+    def time_stamp_template(self) -> "tsa.TokenTemplate":
+        """The fixed parts of the current unit's tokens, encoded once per unit (see `tsa.TokenTemplate`)."""
+        unit = self.tsa
+        cached = self._tsa_template
+        if cached is None or cached[0] is not unit:
+            cached = (unit, tsa.TokenTemplate.build(unit))
+            self._tsa_template = cached
+        return cached[1]
+
+    def next_timestamp_serial(self) -> int:
+        """A unique time-stamp serial from this process's reserved block (`ca.serials.SerialBlocks`)."""
+        return self._tsa_serials.next_serial()
 
     @property
     def issuers(self) -> Mapping[str, Issuer]:
