@@ -39,8 +39,19 @@ class Cluster:
     key: str
 
     def kill_instance(self, index: int) -> None:
-        """SIGKILL to the instance's whole process group: its gunicorn master and workers die at once."""
+        """SIGKILL to the instance's whole process group (its gunicorn master and workers), then wait until
+        its port refuses connections: until then, requests the kernel still accepted for it are in flight
+        on the killed instance."""
+        import socket
+
         os.killpg(self.instances[index]["pid"], signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.instances[index]["port"])) != 0:
+                    return
+            time.sleep(0.01)
+        raise AssertionError(f"instance {self.instances[index]['name']} still accepts connections after SIGKILL")
 
 
 def prepare_home(home: Path, database_url: str, pki, *, roster: str):
