@@ -29,7 +29,7 @@ from ca.names import build_name, name_attributes
 from ca.ocsp import OcspResponder
 from ca.requests import read_csr
 from ca.revocation import CertificateState, CertificateStatus, RevocationReason
-from ca.serials import random_serial
+from ca.serials import SerialBlocks, random_serial
 from ca.store import CertificateRecord, SerialTaken, Store
 from ca.tsa import TimeStampUnit
 from policies.keys import DigestSigner
@@ -76,6 +76,7 @@ class Authority:
         profiles: ProfileSet | None = None,
         clock: Clock = utc_now,
         crl_validity: timedelta = timedelta(days=7),
+        ocsp_cache_seconds: float = 60.0,
     ):
         self.store = store
         self.endpoints = endpoints
@@ -84,7 +85,15 @@ class Authority:
         self.crl_validity = crl_validity
         self._issuers: dict[str, Issuer] = {}
         self._ocsp: dict[str, OcspResponder] = {}
+        self._issuer_hashes: dict[str, dict[tuple[bytes, bytes], str]] = {}
+        self._ocsp_templates: dict[str, tuple[OcspResponder, ocsp.ResponseTemplate]] = {}
+        # RFC 5019: signed answers to nonce-less requests, reused for this long (0 turns the cache off).
+        self.ocsp_cache = ocsp.ResponseCache(max_age=timedelta(seconds=ocsp_cache_seconds))
         self.tsa: TimeStampUnit | None = None
+        self._tsa_template: tuple[TimeStampUnit, tsa.TokenTemplate] | None = None
+        self._tsa_serials = SerialBlocks(
+            lambda: self.store.reserve_serial_block(purpose="tsa", reserved_at=self.clock())
+        )
         self._crl_locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         for issuer in issuers:
@@ -93,15 +102,30 @@ class Authority:
     # CAs -------------------------------------------------------------------------------------------
 
     def add_issuer(self, issuer: Issuer, *, ocsp: OcspResponder | None = None) -> None:
+        self._issuer_hashes = {}
         self._issuers[issuer.name] = issuer
         self._ocsp[issuer.name] = ocsp or OcspResponder(issuer.certificate, issuer.key, delegated=False)
 
     def set_ocsp_responder(self, issuer_name: str, responder: OcspResponder) -> None:
         self.issuer(issuer_name)
         self._ocsp[issuer_name] = responder
+        self.ocsp_cache.clear()
 
     def set_time_stamp_unit(self, unit: TimeStampUnit) -> None:
         self.tsa = unit
+
+    def time_stamp_template(self) -> "tsa.TokenTemplate":
+        """The fixed parts of the current unit's tokens, encoded once per unit (see `tsa.TokenTemplate`)."""
+        unit = self.tsa
+        cached = self._tsa_template
+        if cached is None or cached[0] is not unit:
+            cached = (unit, tsa.TokenTemplate.build(unit))
+            self._tsa_template = cached
+        return cached[1]
+
+    def next_timestamp_serial(self) -> int:
+        """A unique time-stamp serial from this process's reserved block (`ca.serials.SerialBlocks`)."""
+        return self._tsa_serials.next_serial()
 
     @property
     def issuers(self) -> Mapping[str, Issuer]:
@@ -119,6 +143,23 @@ class Authority:
     def ocsp_responder(self, issuer_name: str) -> OcspResponder:
         self.issuer(issuer_name)
         return self._ocsp[issuer_name]
+
+    def issuer_by_hashes(self, algorithm: str) -> Mapping[tuple[bytes, bytes], str]:
+        """Our CAs by the (name hash, key hash) of an OCSP CertID with `algorithm`, computed once."""
+        index = self._issuer_hashes.get(algorithm)
+        if index is None:
+            index = {ocsp.issuer_hashes(issuer.certificate, algorithm): name for name, issuer in self._issuers.items()}
+            self._issuer_hashes[algorithm] = index
+        return index
+
+    def ocsp_template(self, issuer_name: str) -> ocsp.ResponseTemplate:
+        """The fixed parts of the answers of the issuer's responder, encoded once per responder."""
+        responder = self.ocsp_responder(issuer_name)
+        cached = self._ocsp_templates.get(issuer_name)
+        if cached is None or cached[0] is not responder:
+            cached = (responder, ocsp.ResponseTemplate.build(responder))
+            self._ocsp_templates[issuer_name] = cached
+        return cached[1]
 
     def create_root(
         self,
@@ -366,14 +407,15 @@ class Authority:
         record, changed = self.store.revoke(
             serial_number, reason=reason, revoked_at=(revoked_at or now).replace(microsecond=0), recorded_at=now
         )
+        self.ocsp_cache.forget(serial_number)
         return Revocation(record=record, newly_revoked=changed)
 
     def status(self, issuer_name: str, serial_number: int) -> CertificateStatus:
-        record = self.store.find_certificate(serial_number)
-        if record is None or record.issuer != issuer_name or record.profile == "root-ca":
+        row = self.store.certificate_state(serial_number)
+        if row is None or row.issuer != issuer_name or row.profile == "root-ca":
             return CertificateStatus(CertificateState.UNKNOWN)
-        if record.revoked_at is not None:
-            return CertificateStatus(CertificateState.REVOKED, record.revoked_at, record.revocation_reason)
+        if row.revoked_at is not None:
+            return CertificateStatus(CertificateState.REVOKED, row.revoked_at, row.revocation_reason)
         return CertificateStatus(CertificateState.GOOD)
 
     # CRLs ------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from functools import lru_cache
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509
 
+from ca import der
 from ca.endpoints import PkiEndpoints
 from ca.signing import sign_bytes, signature_parameters
 from policies.keys import DigestSigner
@@ -171,29 +172,24 @@ def sign_certificate(
         issuer_kid = issuer.key_identifier
         issuer_name = issuer.name
     parameters = signature_parameters(key.public_key_info())
-    tbs = x509.TbsCertificate(
-        {
-            "version": "v3",
-            "serial_number": template.serial_number,
-            "signature": parameters.algorithm_identifier,
-            "issuer": issuer_subject,
-            "validity": {
-                "not_before": x509_time(template.not_before),
-                "not_after": x509_time(template.not_after),
-            },
-            "subject": template.subject,
-            "subject_public_key_info": template.public_key,
-            "extensions": build_extensions(
-                template, issuer_key_identifier=issuer_kid, issuer_name=issuer_name, endpoints=endpoints
-            ),
-        }
+    extensions = build_extensions(
+        template, issuer_key_identifier=issuer_kid, issuer_name=issuer_name, endpoints=endpoints
     )
-    signature = sign_bytes(key, tbs.dump(), parameters)
-    certificate = x509.Certificate(
-        {
-            "tbs_certificate": tbs,
-            "signature_algorithm": parameters.algorithm_identifier,
-            "signature_value": signature,
-        }
+    # RFC 5280 4.1: the TBSCertificate joined from DER parts (asn1crypto re-encoding every nested field cost
+    # two thirds of an issuance); tests/unit/ca/test_certificate_der.py compares it with asn1crypto's bytes.
+    algorithm_der = parameters.algorithm_identifier.dump()
+    tbs = der.sequence(
+        _VERSION_3,
+        der.integer(template.serial_number),
+        algorithm_der,
+        issuer_subject.dump(),
+        der.sequence(x509_time(template.not_before).dump(), x509_time(template.not_after).dump()),
+        template.subject.dump(),
+        template.public_key.dump(),
+        der.tlv(0xA3, der.sequence(*(extension.dump() for extension in extensions))),
     )
-    return x509.Certificate.load(certificate.dump())
+    signature = sign_bytes(key, tbs, parameters)
+    return x509.Certificate.load(der.sequence(tbs, algorithm_der, der.tlv(0x03, b"\x00", signature)))
+
+
+_VERSION_3 = der.explicit(0, der.integer(2))  # [0] EXPLICIT Version v3

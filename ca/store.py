@@ -10,6 +10,8 @@ draw a new serial.
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -65,7 +67,20 @@ timestamps = sa.Table(
     sa.Column("message_imprint", sa.String(128), nullable=False),
 )
 
-TABLES = ("ca_certificates", "ca_crls", "ca_timestamps")
+serial_blocks = sa.Table(
+    "ca_serial_blocks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("purpose", sa.String(16), nullable=False),
+    sa.Column("reserved_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("holder", sa.String(128), nullable=False),
+)
+
+TABLES = ("ca_certificates", "ca_crls", "ca_timestamps", "ca_serial_blocks")
+
+# Time-stamp records are written in batches: at this many, or this many seconds after the first waiting one.
+JOURNAL_BATCH = 256
+JOURNAL_DELAY_SECONDS = 0.5
 
 
 class SerialTaken(StorageError):
@@ -123,6 +138,19 @@ class CertificateRecord:
         )
 
 
+@dataclass(frozen=True)
+class CertificateState:
+    issuer: str
+    profile: str
+    revoked_at: datetime | None
+    revocation_reason: RevocationReason | None
+
+
+_STATE_QUERY = sa.select(
+    certificates.c.issuer, certificates.c.profile, certificates.c.revoked_at, certificates.c.revocation_reason
+).where(certificates.c.serial == sa.bindparam("serial"))
+
+
 def migrate(engine: sa.Engine) -> None:
     """Create or upgrade the `ca` tables to the latest migration."""
     config = Config()
@@ -152,6 +180,9 @@ class Store:
     def __init__(self, engine: sa.Engine):
         self.engine = engine
         self._sqlite_write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+        self._journal: list[dict] = []
+        self._journal_lock = threading.Lock()
+        self._journal_timer: threading.Timer | None = None
 
     @classmethod
     def open(cls, url: str, *, migrate_schema: bool = True) -> "Store":
@@ -171,6 +202,7 @@ class Store:
         return cls(engine)
 
     def close(self) -> None:
+        self.flush_timestamps()
         self.engine.dispose()
 
     def _write(self):
@@ -196,12 +228,48 @@ class Store:
         )
         try:
             with self._write() as connection:
-                connection.execute(certificates.insert().values(**values))
+                connection.execute(certificates.insert(), values)
         except IntegrityError as exc:
             raise SerialTaken(
                 f"số hiệu {values['serial']} đã được dùng", f"serial {values['serial']} is already recorded"
             ) from exc
-        return self.find_certificate(certificate.serial_number)
+        # What was written, without reading it back (the insert either committed exactly this or raised).
+        return CertificateRecord(
+            serial_number=certificate.serial_number, issuer=issuer, profile=profile, subject=values["subject"],
+            fingerprint=values["fingerprint"], not_before=_utc(values["not_before"]),
+            not_after=_utc(values["not_after"]), issued_at=_utc(issued_at), der=der, revoked_at=None, revocation_reason=None,
+        )
+
+    def certificate_state(self, serial_number: int) -> CertificateState | None:
+        """Only what an OCSP answer needs about a certificate (one narrow indexed read), or None.
+
+        The hot path of every OCSP answer: a plain DB-API query (a third of SQLAlchemy Core's cost here);
+        a revoked certificate, rare, is read again through Core for its typed time and reason.
+        """
+        serial = serial_hex(serial_number)
+        marker = "?" if self.engine.dialect.paramstyle == "qmark" else "%s"
+        try:
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                cursor.execute(
+                    "SELECT issuer, profile, revoked_at IS NOT NULL FROM ca_certificates WHERE serial = " + marker,
+                    (serial,),
+                )
+                row = cursor.fetchone()
+                cursor.close()
+                connection.commit()  # end the read transaction the driver may have opened
+            finally:
+                connection.close()
+        except Exception as exc:  # DB-API errors of any driver
+            raise StorageError(f"lỗi cơ sở dữ liệu: {exc}", f"database error: {exc}") from exc
+        if row is None:
+            return None
+        if not row[2]:
+            return CertificateState(row[0], row[1], None, None)
+        full = self._one(_STATE_QUERY, {"serial": serial})
+        reason = RevocationReason(full.revocation_reason) if full.revocation_reason else None
+        return CertificateState(full.issuer, full.profile, _utc(full.revoked_at), reason)
 
     def find_certificate(self, serial_number: int) -> CertificateRecord | None:
         row = self._one(sa.select(certificates).where(certificates.c.serial == serial_hex(serial_number)))
@@ -285,19 +353,67 @@ class Store:
         except IntegrityError as exc:
             raise SerialTaken("số hiệu dấu thời gian đã dùng", "time-stamp serial already recorded") from exc
 
+    def reserve_serial_block(self, *, purpose: str, reserved_at: datetime) -> int:
+        """Reserve the next block of serial numbers (see `ca.serials`); its number is the new row's key."""
+        holder = f"{socket.gethostname()}:{os.getpid()}"[:128]
+        with self._write() as connection:
+            result = connection.execute(
+                serial_blocks.insert().values(purpose=purpose, reserved_at=reserved_at, holder=holder)
+            )
+            return int(result.inserted_primary_key[0])
+
+    def journal_timestamp(
+        self, serial_number: int, *, gen_time: datetime, digest_algorithm: str, message_imprint: bytes
+    ) -> None:
+        """Record a token later, in a batch (`JOURNAL_BATCH` rows or `JOURNAL_DELAY_SECONDS`).
+
+        Used with block serials, which are unique without the database's check. A process killed outright
+        loses at most the batch still waiting; `close` and `table_contents` write it out.
+        """
+        row = dict(
+            serial=serial_hex(serial_number), gen_time=gen_time, digest_algorithm=digest_algorithm,
+            message_imprint=message_imprint.hex(),
+        )
+        with self._journal_lock:
+            self._journal.append(row)
+            full = len(self._journal) >= JOURNAL_BATCH
+            if not full and self._journal_timer is None:
+                self._journal_timer = threading.Timer(JOURNAL_DELAY_SECONDS, self.flush_timestamps)
+                self._journal_timer.daemon = True
+                self._journal_timer.start()
+        if full:
+            self.flush_timestamps()
+
+    def flush_timestamps(self) -> int:
+        """Write the waiting time-stamp records in one transaction; returns how many."""
+        with self._journal_lock:
+            rows, self._journal = self._journal, []
+            timer, self._journal_timer = self._journal_timer, None
+        if timer is not None and timer is not threading.current_thread():
+            timer.cancel()
+        if not rows:
+            return 0
+        try:
+            with self._write() as connection:
+                connection.execute(timestamps.insert(), rows)
+        except IntegrityError as exc:  # cannot happen with block serials: say so loudly if it does
+            raise StorageError("số hiệu dấu thời gian bị trùng", f"duplicate time-stamp serial: {exc}") from exc
+        return len(rows)
+
     # Plumbing --------------------------------------------------------------------------------------
 
     def table_contents(self) -> dict[str, list[tuple]]:
         """Every row of the `ca` tables, for audits and for tests that prove nothing changed."""
+        self.flush_timestamps()
         out = {}
-        for table in (certificates, crls, timestamps):
+        for table in (certificates, crls, timestamps, serial_blocks):
             out[table.name] = [tuple(row) for row in self._all(sa.select(table).order_by(table.c.id))]
         return out
 
-    def _one(self, statement):
+    def _one(self, statement, parameters=None):
         try:
             with self.engine.connect() as connection:
-                return connection.execute(statement).first()
+                return connection.execute(statement, parameters).first()
         except SQLAlchemyError as exc:
             raise StorageError(f"lỗi cơ sở dữ liệu: {exc}", f"database error: {exc}") from exc
 

@@ -1,7 +1,7 @@
 """The time-stamping authority (RFC 3161): request bytes in, response bytes out, never an exception.
 
 SHA-256/384/512 message imprints, nonce echoed, the TSA certificate (and chain) included on `certReq`,
-accuracy, random unique serial numbers (recorded with a database constraint). The token is a CMS SignedData
+accuracy, unique serial numbers from reserved blocks (`ca.serials`), recorded in batches. The token is a CMS SignedData
 over TSTInfo with the ESS signing-certificate-v2 attribute (RFC 5816), which `openssl ts -verify` requires.
 Errors answer with the protocol's own status: `badRequest`, `badAlgorithm`, `badDataFormat`,
 `unacceptedPolicy`, `unacceptedExtension`, `systemFailure`.
@@ -17,17 +17,15 @@ from typing import TYPE_CHECKING
 
 from asn1crypto import algos, cms, core, tsp, x509
 
+from ca import der
 from ca.errors import CaError
-from ca.signing import sign_bytes, signature_parameters
-from ca.serials import random_serial
-from ca.store import SerialTaken
+from ca.signing import SignatureParameters, sign_bytes, signature_parameters
 from policies.keys import DigestSigner
 
 if TYPE_CHECKING:
     from ca.authority import Authority
 
 ACCEPTED_DIGESTS = {"sha256": 32, "sha384": 48, "sha512": 64}
-_SERIAL_ATTEMPTS = 8
 
 
 @dataclass(frozen=True)
@@ -97,38 +95,94 @@ def respond(request_bytes: bytes, *, authority: "Authority", now: datetime) -> b
         )
     except CaError:
         return rejection("system_failure", "the time-stamping unit failed")
-    return TimeStampResponse({"status": {"status": "granted"}, "time_stamp_token": token}).dump()
+    return der.sequence(_GRANTED_STATUS, token)
 
 
 def _issue_token(unit: TimeStampUnit, *, authority, now, imprint, nonce, cert_req, algorithm, hashed):
-    for _ in range(_SERIAL_ATTEMPTS):
-        serial = random_serial()
-        try:
-            authority.store.record_timestamp(
-                serial, gen_time=now, digest_algorithm=algorithm, message_imprint=hashed
-            )
-        except SerialTaken:
-            continue
-        break
-    else:
-        raise CaError("không cấp được số hiệu dấu thời gian", "could not draw a time-stamp serial")
-    tst_info = tsp.TSTInfo(
-        {
-            "version": "v1",
-            "policy": unit.policy,
-            "message_imprint": imprint,
-            "serial_number": serial,
-            "gen_time": now,
-            "accuracy": {"seconds": unit.accuracy_seconds},
-            "ordering": False,
-            "nonce": nonce,
-            "tsa": x509.GeneralName.load(_directory_name_der(unit.certificate.subject.dump())),
-        }
+    serial = authority.next_timestamp_serial()
+    authority.store.journal_timestamp(serial, gen_time=now, digest_algorithm=algorithm, message_imprint=hashed)
+    return authority.time_stamp_template().token(
+        imprint_der=imprint.dump(), serial=serial, gen_time=now, nonce=nonce, cert_req=cert_req
     )
-    return sign_content(
-        tst_info.dump(), content_type="tst_info", key=unit.key, certificate=unit.certificate,
-        certificates=(unit.certificate, *unit.chain) if cert_req else (), signing_time=None,
-    )
+
+
+@dataclass(frozen=True)
+class TokenTemplate:
+    """The fixed parts of every token of one time-stamping unit, encoded once (DER).
+
+    Only the TSTInfo's imprint, serial, time and nonce, the message digest and the signature change from
+    one token to the next; everything else (policy, accuracy, TSA name, signed-attribute template, signer
+    identifier, algorithms, certificates) is copied as bytes. `token` is byte for byte what `sign_content`
+    builds with asn1crypto (tests/unit/ca/test_tsa_template.py).
+    """
+
+    key: DigestSigner
+    parameters: SignatureParameters
+    policy_der: bytes  # TSTInfo.policy
+    accuracy_der: bytes
+    tsa_name_der: bytes  # [0] EXPLICIT GeneralName
+    content_type_attribute_der: bytes
+    signing_certificate_attribute_der: bytes
+    signer_info_head_der: bytes  # version, sid, digestAlgorithm
+    signature_algorithm_der: bytes
+    digest_algorithms_der: bytes  # SignedData.digestAlgorithms (a SET)
+    certificates_der: bytes  # SignedData.certificates, [0] IMPLICIT, for certReq
+
+    @classmethod
+    def build(cls, unit: TimeStampUnit) -> "TokenTemplate":
+        certificate = unit.certificate
+        parameters = signature_parameters(unit.key.public_key_info())
+        digest_algorithm = algos.DigestAlgorithm({"algorithm": parameters.digest_algorithm.value})
+        sid = cms.SignerIdentifier(
+            name="issuer_and_serial_number",
+            value={"issuer": certificate.issuer, "serial_number": certificate.serial_number},
+        )
+        certificates = b"".join(sorted(c.dump() for c in (certificate, *unit.chain)))  # a DER SET OF
+        return cls(
+            key=unit.key,
+            parameters=parameters,
+            policy_der=core.ObjectIdentifier(unit.policy).dump(),
+            accuracy_der=tsp.Accuracy({"seconds": unit.accuracy_seconds}).dump(),
+            tsa_name_der=der.explicit(0, _directory_name_der(certificate.subject.dump())),
+            content_type_attribute_der=cms.CMSAttribute({"type": "content_type", "values": ["tst_info"]}).dump(),
+            signing_certificate_attribute_der=_signing_certificate_v2_der(certificate.dump()),
+            signer_info_head_der=der.integer(1) + sid.dump() + digest_algorithm.dump(),
+            signature_algorithm_der=parameters.cms_signature_algorithm.dump(),
+            digest_algorithms_der=der.set_of(digest_algorithm.dump()),
+            certificates_der=der.tlv(0xA0, certificates),
+        )
+
+    def token(self, *, imprint_der: bytes, serial: int, gen_time: datetime, nonce: int | None,
+              cert_req: bool) -> bytes:
+        """The DER ContentInfo of a signed token (RFC 3161 2.4.2, RFC 5652 5, RFC 5816 signed attributes)."""
+        tst_info = der.sequence(
+            der.integer(1), self.policy_der, imprint_der, der.integer(serial), der.generalized_time(gen_time),
+            self.accuracy_der,  # ordering FALSE is the DEFAULT: absent in DER
+            der.integer(nonce) if nonce is not None else b"", self.tsa_name_der,
+        )
+        digest_name = self.parameters.digest_algorithm.value
+        message_digest = der.sequence(
+            _MESSAGE_DIGEST_OID, der.set_of(der.octet_string(hashlib.new(digest_name, tst_info).digest()))
+        )
+        attributes = sorted((self.content_type_attribute_der, message_digest, self.signing_certificate_attribute_der))
+        signature = sign_bytes(self.key, der.tlv(der.SET, *attributes), self.parameters)
+        signer_info = der.sequence(
+            self.signer_info_head_der, der.tlv(0xA0, *attributes), self.signature_algorithm_der,
+            der.octet_string(signature),
+        )
+        signed_data = der.sequence(
+            der.integer(3), self.digest_algorithms_der,
+            der.sequence(_TST_INFO_OID, der.explicit(0, der.octet_string(tst_info))),
+            self.certificates_der if cert_req else b"",
+            der.set_of(signer_info),
+        )
+        return der.sequence(_SIGNED_DATA_OID, der.explicit(0, signed_data))
+
+
+_MESSAGE_DIGEST_OID = core.ObjectIdentifier("1.2.840.113549.1.9.4").dump()
+_TST_INFO_OID = core.ObjectIdentifier("1.2.840.113549.1.9.16.1.4").dump()
+_SIGNED_DATA_OID = core.ObjectIdentifier("1.2.840.113549.1.7.2").dump()
+_GRANTED_STATUS = der.sequence(der.integer(0))
 
 
 # Building a GeneralName around a parsed Name makes asn1crypto re-encode the whole name (about 2 ms each,

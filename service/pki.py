@@ -104,4 +104,46 @@ def create_pki_app(authority: Authority) -> Flask:
     def healthz():
         return {"status": "ok"}
 
+    app.wsgi_app = ResponderFastPath(app.wsgi_app, authority)
     return app
+
+
+class ResponderFastPath:
+    """WSGI middleware: `POST /pki/ocsp` and `POST /pki/tsa` with a declared, bounded body skip Flask.
+
+    Flask's routing, request and response objects cost about 0.8 ms, four times the answer itself; these
+    two requests need none of it (bytes in, bytes out, never an error status). Anything else, including a
+    body without Content-Length or above the limit, goes on to the application unchanged.
+    """
+
+    def __init__(self, application, authority: Authority):
+        self.application = application
+        self.authority = authority
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") == "POST":
+            path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+            if path in ("/pki/ocsp", "/pki/tsa"):
+                try:
+                    length = int(environ.get("CONTENT_LENGTH") or "")
+                except ValueError:
+                    length = -1
+                if 0 <= length <= MAX_REQUEST_BYTES:
+                    return self._answer(path, environ["wsgi.input"].read(length), start_response)
+        return self.application(environ, start_response)
+
+    def _answer(self, path: str, body: bytes, start_response):
+        if path == "/pki/ocsp":
+            try:
+                der = self.authority.respond_ocsp(body)
+            except Exception:  # the responder never raises; this guards the "never a 500" promise
+                der = error_response("internal_error")
+            media_type = "application/ocsp-response"
+        else:
+            try:
+                der = self.authority.stamp(body)
+            except Exception:  # the TSA never raises; this guards the "never a 500" promise
+                der = rejection("system_failure", "the time-stamping unit failed")
+            media_type = "application/timestamp-reply"
+        start_response("200 OK", [("Content-Type", media_type), ("Content-Length", str(len(der)))])
+        return [der]

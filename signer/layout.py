@@ -9,10 +9,13 @@ pages needed are parsed. Coordinates are PDF user space points, origin bottom le
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from signer.errors import BrokenPdf, PlaceNotFound
@@ -141,7 +144,30 @@ def find_signature_block(document: bytes, *, page_count: int, title: str | None,
     """The space between the title line and the name line (searched from the last page backwards).
 
     Without a title, the title line is the nearest text line above the name line that overlaps it
-    horizontally (Decree 30 Appendix I: the title, the space for the signature, then the name)."""
+    horizontally (Decree 30 Appendix I: the title, the space for the signature, then the name). A block
+    found is kept per document (its SHA-256) and question, so the same document (prepare then a retry, a
+    batch signing the same file, several signers of one revision) is parsed once."""
+    key = (hashlib.sha256(document).digest(), page_count, title, name)
+    with _BLOCKS_LOCK:
+        cached = _BLOCKS.get(key)
+        if cached is not None:
+            _BLOCKS.move_to_end(key)
+            return cached
+    block = _search_signature_block(document, page_count=page_count, title=title, name=name)
+    with _BLOCKS_LOCK:
+        _BLOCKS[key] = block
+        while len(_BLOCKS) > _BLOCKS_KEPT:
+            _BLOCKS.popitem(last=False)
+    return block
+
+
+# Found blocks by (document SHA-256, page count, title, name); a Box is a few floats, so many fit.
+_BLOCKS: OrderedDict[tuple, Box] = OrderedDict()
+_BLOCKS_KEPT = 1024
+_BLOCKS_LOCK = threading.Lock()
+
+
+def _search_signature_block(document: bytes, *, page_count: int, title: str | None, name: str) -> Box:
     wanted_name = _normalise(name)
     wanted_title = _normalise(title) if title else None
     text = _PageText(document)

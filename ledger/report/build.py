@@ -40,16 +40,26 @@ def effective_signatures(signatures: tuple[SignatureFacts, ...]) -> list[Signatu
     return [s for s in sorted(signatures, key=lambda s: s.seq) if s.record_id not in superseded]
 
 
-def build_monthly_report(inputs: ReportInputs) -> MonthlyReport:
+def build_monthly_report(
+    inputs: ReportInputs, *, document_figures: dict[str, dict[str, Figure]] | None = None
+) -> MonthlyReport:
+    """The report from facts. `document_figures` ({agency: {figure: Figure}}, from
+    `ledger.report.aggregate`, computed by the database) replaces the per-document work on
+    `inputs.documents` and `inputs.signatures`, which are then not read."""
     month = inputs.month
     start, end = month.start, month.end
-    documents = [d for d in inputs.documents if start <= d.dated_at < end]
     by_agency: dict[str, list[DocumentFacts]] = defaultdict(list)
-    for document in documents:
-        by_agency[document.agency_code].append(document)
     signatures: dict[int, list[SignatureFacts]] = defaultdict(list)
-    for signature in effective_signatures(inputs.signatures):
-        signatures[signature.document_id].append(signature)
+    if document_figures is None:
+        for document in inputs.documents:
+            if start <= document.dated_at < end:
+                by_agency[document.agency_code].append(document)
+        for signature in effective_signatures(inputs.signatures):
+            signatures[signature.document_id].append(signature)
+        document_counts = {code: len(items) for code, items in by_agency.items()}
+    else:
+        document_counts = {code: f["handled_total"].count + f["secret_excluded"].count
+                           for code, f in document_figures.items()}
     officials: dict[str, list[OfficialFacts]] = defaultdict(list)
     for official in inputs.officials:
         officials[official.agency_code].append(official)
@@ -65,16 +75,23 @@ def build_monthly_report(inputs: ReportInputs) -> MonthlyReport:
     warnings: list[str] = []
     grouped: dict[str, list[AgencyReport]] = defaultdict(list)
     known = {a.code for a in inputs.agencies}
-    for code in sorted(set(by_agency) - known):
-        warnings.append(f"{len(by_agency[code])} văn bản của cơ quan {code} không có trong danh bạ / "
-                        f"{len(by_agency[code])} document(s) of agency {code} not on the roster")
+    for code in sorted(set(document_counts) - known):
+        warnings.append(f"{document_counts[code]} văn bản của cơ quan {code} không có trong danh bạ / "
+                        f"{document_counts[code]} document(s) of agency {code} not on the roster")
     for agency in sorted(inputs.agencies, key=lambda a: a.code):
-        if not agency.is_active_in(month) and agency.code not in by_agency:
+        if not agency.is_active_in(month) and agency.code not in document_counts:
             continue
-        figures = agency_figures(
-            by_agency.get(agency.code, []), signatures, officials.get(agency.code, []),
-            certificates.get(agency.code, []), inputs,
-        )
+        if document_figures is None:
+            figures = agency_figures(
+                by_agency.get(agency.code, []), signatures, officials.get(agency.code, []),
+                certificates.get(agency.code, []), inputs,
+            )
+        else:
+            figures = AgencyFigures(**{
+                **{name: EMPTY for name in AgencyFigures.FIGURES},
+                **document_figures.get(agency.code, {}),
+                **_people_figures(officials.get(agency.code, []), certificates.get(agency.code, []), inputs),
+            })
         grouped[agency.level].append(_agency_report(agency.code, agency.legacy_code, agency.name, figures, targets.get(agency.level, [])))
 
     reports = []
@@ -178,6 +195,15 @@ def agency_figures(
             if document.returned:
                 put("incoming_returned", document)
 
+    figures = {name: _figure(buckets[name], records[name]) for name in AgencyFigures.FIGURES}
+    returned = sorted(buckets["incoming_returned"], key=lambda d: d.id)
+    figures["incoming_returned"] = _figure(returned, reasons=tuple(d.return_reason or "" for d in returned))
+    figures.update(_people_figures(officials, certificates, inputs))
+    return AgencyFigures(**figures)
+
+
+def _people_figures(officials: list[OfficialFacts], certificates: list[CertificateFacts],
+                    inputs: ReportInputs) -> dict[str, Figure]:
     # Certificate coverage (DOMAIN.md): officials with a valid personal certificate / officials on the roster.
     as_of = inputs.as_of
     valid_personal: dict[int, list[str]] = defaultdict(list)
@@ -188,9 +214,7 @@ def agency_figures(
     horizon = as_of + timedelta(days=inputs.expiry_window_days)
     expiring = sorted(c.serial for c in certificates if c.is_valid_at(as_of) and c.not_after <= horizon)
 
-    figures = {name: _figure(buckets[name], records[name]) for name in AgencyFigures.FIGURES}
-    returned = sorted(buckets["incoming_returned"], key=lambda d: d.id)
-    figures["incoming_returned"] = _figure(returned, reasons=tuple(d.return_reason or "" for d in returned))
+    figures = {}
     figures["officials"] = Figure(len(officials), official_ids=tuple(sorted(o.id for o in officials)))
     figures["officials_covered"] = Figure(
         len(covered),
@@ -198,4 +222,4 @@ def agency_figures(
         certificate_serials=tuple(sorted(s for o in covered for s in valid_personal[o.id])),
     )
     figures["expiring_soon"] = Figure(len(expiring), certificate_serials=tuple(expiring))
-    return AgencyFigures(**figures)
+    return figures

@@ -1,7 +1,8 @@
 """Reading the facts of one month from the ledger's database, then building the report (ledger.report.build).
 
 Only the month's documents and the records about them are read (indexed by date and by document), so the
-cost follows the month's activity, not the size of the whole ledger.
+cost follows the month's activity, not the size of the whole ledger. `monthly_report` has the database
+group them (ledger.report.aggregate); `load_report_inputs` reads them one by one for the pure core.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from ledger.errors import InvalidValue
 from ledger.models import Agency, Certificate, Document, Level, Official, Record, Target
+from ledger.report.aggregate import document_figures
 from ledger.report.build import build_monthly_report
 from ledger.report.model import (
     AgencyFacts,
@@ -65,8 +67,16 @@ class ReportSettings:
 
 
 def load_report_inputs(store: Store, month: Month, *, as_of: datetime, expiry_window_days: int = 60) -> ReportInputs:
+    """Every fact of the month, documents and signature records one by one (for `build_monthly_report`
+    alone; `monthly_report` has the database aggregate the documents instead)."""
+    with translated_errors(), store.snapshot() as connection:
+        return _read_inputs(connection, month, as_of=as_of, expiry_window_days=expiry_window_days)
+
+
+def _read_inputs(connection, month: Month, *, as_of: datetime, expiry_window_days: int,
+                 documents_too: bool = True) -> ReportInputs:
     start, end = month.start.astimezone(timezone.utc), month.end.astimezone(timezone.utc)
-    with translated_errors(), store.snapshot() as connection, Session(bind=connection) as session:
+    with Session(bind=connection) as session:
         levels = tuple(
             LevelFacts(r.code, r.rank, r.name_vi, r.name_en)
             for r in session.scalars(select(Level).where(_in_force(Level, month)).order_by(Level.rank))
@@ -80,7 +90,7 @@ def load_report_inputs(store: Store, month: Month, *, as_of: datetime, expiry_wi
             AgencyFacts(r.code, r.legacy_code, r.name, r.level_code, r.valid_from, r.valid_until)
             for r in session.scalars(select(Agency))
         )
-        documents = tuple(
+        documents = () if not documents_too else tuple(
             DocumentFacts(id_, agency, direction == "outgoing", dated_at, secret, electronic, returned_at is not None, reason)
             for id_, agency, direction, dated_at, secret, electronic, returned_at, reason in session.execute(
                 select(Document.id, Document.agency_code, Document.direction, Document.dated_at, Document.secret,
@@ -88,7 +98,7 @@ def load_report_inputs(store: Store, month: Month, *, as_of: datetime, expiry_wi
                 .where(Document.dated_at >= start, Document.dated_at < end)
             )
         )
-        signatures = tuple(
+        signatures = () if not documents_too else tuple(
             SignatureFacts(seq, record_id, document_id, kind, indication, corrects)
             for seq, record_id, document_id, kind, indication, corrects in session.execute(
                 select(Record.seq, Record.record_id, Record.document_id, Record.signature_kind, Record.indication, Record.corrects)
@@ -121,4 +131,10 @@ def monthly_report(store: Store, month: Month | str, *, as_of: datetime | None =
     if as_of is None:
         now = now or datetime.now(timezone.utc)
         as_of = min(month.end, now)
-    return build_monthly_report(load_report_inputs(store, month, as_of=as_of, expiry_window_days=expiry_window_days))
+    start, end = month.start.astimezone(timezone.utc), month.end.astimezone(timezone.utc)
+    with translated_errors(), store.snapshot() as connection:
+        # One snapshot: the roster facts read row by row (small), the documents aggregated by the database.
+        inputs = _read_inputs(connection, month, as_of=as_of, expiry_window_days=expiry_window_days,
+                              documents_too=False)
+        figures = document_figures(connection, start=start, end=end)
+    return build_monthly_report(inputs, document_figures=figures)

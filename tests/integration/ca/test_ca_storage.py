@@ -32,9 +32,9 @@ def authority(database_url):
 def test_migrations_keep_their_own_version_table_and_rerun_harmlessly(authority):
     migrate(authority.store.engine)
     with authority.store.engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT version_num FROM ca_alembic_version")).scalars().all() == ["ca0001"]
+        assert connection.execute(sa.text("SELECT version_num FROM ca_alembic_version")).scalars().all() == ["ca0002"]
     tables = set(sa.inspect(authority.store.engine).get_table_names())
-    assert {"ca_certificates", "ca_crls", "ca_timestamps", "ca_alembic_version"} <= tables
+    assert {"ca_certificates", "ca_crls", "ca_timestamps", "ca_serial_blocks", "ca_alembic_version"} <= tables
     assert "alembic_version" not in tables
 
 

@@ -163,6 +163,15 @@ def test_openssl_ts_query_through_the_served_tsa(home, tmp_path):
     verified = run("openssl", "ts", "-verify", "-data", str(data), "-in", str(tmp_path / "r.tsr"),
                    "-CAfile", str(home.pki_file("root.pem")), "-untrusted", str(home.pki_file("gov.pem")))
     assert verified.stdout.strip() == "Verification: OK"
+    # The token's record is written in a batch (ca.store.JOURNAL_DELAY_SECONDS): it appears shortly after.
+    from ca.tsa import TimeStampResponse
+
+    token = TimeStampResponse.load(reply.content)["time_stamp_token"]["content"]
+    serial = format(token["encap_content_info"]["content"].parsed["serial_number"].native, "x")
+    deadline = time.monotonic() + 20
+    while serial not in [row[1] for row in home.table_contents()["ca_timestamps"]] and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert serial in [row[1] for row in home.table_contents()["ca_timestamps"]]
 
 
 def test_served_endpoints_never_answer_500_to_garbage(home):
