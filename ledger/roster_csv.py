@@ -110,9 +110,10 @@ class _RowChecker:
         return parsed
 
 
-def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv") -> list[AgencyInfo]:
+def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv", dry_run: bool = False) -> list[AgencyInfo]:
     """Add the agencies of a CSV file (columns: code, legacy_code, name, level, parent_code, valid_from,
-    valid_until). Parents may come later in the file. Either every row is stored or none is."""
+    valid_until). Parents may come later in the file. Either every row is stored or none is; with `dry_run`
+    every check runs (the same errors are raised) and nothing is stored (the console's preview)."""
     rows, problems = _read_csv(text, source, AGENCY_COLUMNS, {"code", "name", "level", "valid_from"})
     if problems:
         raise RosterImportError(source, problems)
@@ -164,6 +165,8 @@ def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv"
         if problems:
             problems.sort(key=lambda p: (p.line, p.column_number or 0))
             raise RosterImportError(source, problems)
+        if dry_run:
+            return [a for _, a in agencies]
         # Parents first, so the foreign key holds at every insert.
         pending = [a for _, a in agencies]
         placed = set(existing)
@@ -183,12 +186,12 @@ def _split_identifiers(value: str) -> list[str]:
     return [part.strip() for part in value.replace(",", ";").split(";") if part.strip()]
 
 
-def import_officials_csv(store: Store, text: str, *, source: str = "officials.csv") -> int:
+def import_officials_csv(store: Store, text: str, *, source: str = "officials.csv", dry_run: bool = False) -> int:
     """Add officials and their personal certificates from CSV (columns: agency_code, full_name, title,
     identifiers ("CCCD:...;HC:..."), certificate_serial, certificate_not_before, certificate_not_after, and
     optionally active_from, active_until: the period the person is on the roster, for certificate coverage).
     An official on several rows adds several certificates. Returns how many officials were added; either
-    every row is stored or none is."""
+    every row is stored or none is. With `dry_run` every check runs and nothing is stored (a preview)."""
     rows, problems = _read_csv(text, source, OFFICIAL_COLUMNS, {"agency_code", "full_name", "identifiers"})
     if problems:
         raise RosterImportError(source, problems)
@@ -249,6 +252,8 @@ def import_officials_csv(store: Store, text: str, *, source: str = "officials.cs
         if problems:
             problems.sort(key=lambda p: (p.line, p.column_number or 0))
             raise RosterImportError(source, problems)
+        if dry_run:
+            return len(people)
         for person_id, person in people.items():
             official = Official(
                 person_id=person_id,
