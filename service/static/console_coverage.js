@@ -88,7 +88,7 @@
     total.append(element("th", { scope: "row" }, t("coverage.total")));
     for (const value of [level.officials, level.covered, level.uncovered,
       level.percent === null ? "—" : level.percent + "%",
-      t("coverage.no_seal") + ": " + level.agencies_without_seal, level.expiring, level.revoked]) {
+      t("coverage.missing") + " " + level.agencies_without_seal, level.expiring, level.revoked]) {
       total.append(element("td", {}, String(value)));
     }
     body.append(total);

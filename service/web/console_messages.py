@@ -24,6 +24,7 @@ CONSOLE_MESSAGES: dict[str, dict[str, str]] = {
     "coverage.percent": {"vi": "Tỷ lệ", "en": "Coverage"},
     "coverage.seal": {"vi": "Chứng thư cơ quan", "en": "Seal certificate"},
     "coverage.no_seal": {"vi": "Cơ quan chưa có chứng thư cơ quan", "en": "Agencies without a valid seal certificate"},
+    "coverage.missing": {"vi": "thiếu:", "en": "missing:"},
     "coverage.expiring": {"vi": "Sắp hết hạn", "en": "Expiring"},
     "coverage.revoked": {"vi": "Đã thu hồi", "en": "Revoked"},
     "coverage.total": {"vi": "Tổng cấp", "en": "Level total"},
