@@ -71,7 +71,12 @@ def certificates():
     principal, redirection = _person(lambda p: p.may(Permission.CERTIFICATES) and p.kind == "user")
     if redirection:
         return redirection
-    return _page("console_certificates.html")
+    from ca.revocation import RevocationReason
+    from service.guard import runtime
+
+    authority = runtime().components.authority
+    issuers = sorted(authority.issuers) if authority is not None else []
+    return _page("console_certificates.html", issuers=issuers, reasons=[r.value for r in RevocationReason])
 
 
 @blueprint.get("/console/audit")
