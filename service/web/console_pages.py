@@ -28,6 +28,8 @@ def console_globals() -> dict:
         links.append(("console.certificates", "nav.certificates", "nav-certificates"))
     if principal is not None and principal.may(Permission.AUDIT):
         links.append(("console.audit", "nav.audit", "nav-audit"))
+    if principal is not None and principal.kind == "user":
+        links.append(("console.accounts", "nav.accounts", "nav-accounts"))
     return {"console_links": links}
 
 
@@ -87,3 +89,19 @@ def audit():
     if redirection:
         return redirection
     return _page("console_audit.html")
+
+
+@blueprint.get("/console/accounts")
+@operation("Console: your password; for administrators also users (create, role, deactivate, reset link) and API keys",
+           tag="web pages", responses=_HTML)
+def accounts():
+    principal, redirection = _person(lambda p: p.kind == "user")
+    if redirection:
+        return redirection
+    return _page("console_accounts.html", is_admin=principal.may(Permission.USERS))
+
+
+@blueprint.get("/password-reset")
+@operation("Set a new password with a one-time link (?token=)", tag="web pages", responses=_HTML)
+def password_reset():
+    return _page("console_reset.html", token=request.args.get("token", ""))
