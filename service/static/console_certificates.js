@@ -143,10 +143,31 @@
     });
   }
 
+  document.getElementById("enrol-start").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    // The subject in VGCA order: C, then ST/L, O, OU, T, CN, UID (what `kyso token enroll` writes).
+    const subject = [["country_name", "VN"]];
+    const value = (id) => document.getElementById(id).value.trim();
+    if (value("enrol-l")) subject.push(["locality_name", value("enrol-l")]);
+    subject.push(["organization_name", value("enrol-o")]);
+    if (value("enrol-ou")) subject.push(["organizational_unit_name", value("enrol-ou")]);
+    if (value("enrol-t")) subject.push(["title", value("enrol-t")]);
+    subject.push(["common_name", value("enrol-cn")], ["user_id", value("enrol-uid")]);
+    try {
+      const started = await api("/api/v1/enrolments", json({ subject, profile: document.getElementById("enrol-profile").value,
+        agency_code: document.getElementById("enrol-agency").value }));
+      const status = document.getElementById("enrol-start-status");
+      status.replaceChildren(t("enrol.link"), element("code", { id: "enrol-link" }, location.origin + started.link));
+      status.className = "status ok";
+    } catch (error) { say("enrol-start-status", error.message, "bad"); }
+  });
+
   document.getElementById("certs-search").addEventListener("submit", (event) => { event.preventDefault(); find(); });
   api("/api/v1/roster/agencies").then(({ agencies }) => {
-    const select = document.getElementById("issue-agency");
-    for (const a of agencies) select.append(element("option", { value: a.code }, a.code + " " + a.name));
+    for (const id of ["issue-agency", "enrol-agency"]) {
+      const select = document.getElementById(id);
+      for (const a of agencies) select.append(element("option", { value: a.code }, a.code + " " + a.name));
+    }
   });
   find();
 })();

@@ -105,3 +105,15 @@ def accounts():
 @operation("Set a new password with a one-time link (?token=)", tag="web pages", responses=_HTML)
 def password_reset():
     return _page("console_reset.html", token=request.args.get("token", ""))
+
+
+@blueprint.get("/console/enrol")
+@operation("Console: finish a token enrolment on the official's computer through the bridge (?ticket=)",
+           tag="web pages", responses=_HTML)
+def enrol():
+    principal, redirection = _person(lambda p: p.kind == "user")
+    if redirection:
+        return redirection
+    from service.guard import runtime
+
+    return _page("console_enrol.html", ticket=request.args.get("ticket", ""), bridge_url=runtime().settings.bridge_url)
