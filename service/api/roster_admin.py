@@ -268,3 +268,20 @@ def preview_officials():
     with library_errors():
         count = import_officials_csv(runtime().components.ledger, text, source=filename, dry_run=True)
     return jsonify({"would_import": count})
+
+
+@blueprint.get("/me/official")
+@operation("The roster entry of the logged-in person (an official linked by `official_id`): their certificates",
+           tag="roster", permission="sign",
+           responses={"200": json_response("the official"), "404": json_response("no roster entry linked")})
+def my_official():
+    from ledger.officials import get_official
+    from service.errors import NotFound
+
+    principal = require(Permission.SIGN)
+    if principal.kind != "user" or principal.official_id is None:
+        raise NotFound("Tài khoản này không gắn với cán bộ nào trong danh bạ",
+                       "this account is not linked to an official on the roster")
+    with library_errors():
+        official = get_official(runtime().components.ledger, principal.official_id)
+    return jsonify(_official_json(official, now=runtime().clock()))

@@ -205,4 +205,11 @@ CONSOLE_MESSAGES: dict[str, dict[str, str]] = {
     "enrol.writing": {"vi": "Đang ghi chứng thư vào thiết bị…", "en": "Writing the certificate to the token…"},
     "enrol.done": {"vi": "Đã đăng ký xong; chứng thư số ", "en": "Enrolled; certificate "},
     "enrol.used": {"vi": "Phiếu này đã được dùng", "en": "This ticket was already used"},
+    "nav.me": {"vi": "Của tôi", "en": "Mine"},
+    "me.title": {"vi": "Chứng thư và ảnh chữ ký của tôi", "en": "My certificates and signature image"},
+    "me.image": {"vi": "Ảnh chữ ký đã lưu", "en": "Stored signature image"},
+    "me.no_image": {"vi": "Chưa có ảnh chữ ký", "en": "No signature image yet"},
+    "me.upload": {"vi": "Ảnh chữ ký mới (PNG trong suốt, màu xanh)", "en": "New signature image (transparent PNG, blue)"},
+    "me.save": {"vi": "Lưu ảnh chữ ký", "en": "Save the signature image"},
+    "me.saved": {"vi": "Đã lưu ảnh chữ ký", "en": "Signature image saved"},
 }

@@ -28,6 +28,8 @@ def console_globals() -> dict:
         links.append(("console.certificates", "nav.certificates", "nav-certificates"))
     if principal is not None and principal.may(Permission.AUDIT):
         links.append(("console.audit", "nav.audit", "nav-audit"))
+    if principal is not None and principal.kind == "user" and principal.official_id is not None:
+        links.append(("console.me", "nav.me", "nav-me"))
     if principal is not None and principal.kind == "user":
         links.append(("console.accounts", "nav.accounts", "nav-accounts"))
     return {"console_links": links}
@@ -117,3 +119,12 @@ def enrol():
     from service.guard import runtime
 
     return _page("console_enrol.html", ticket=request.args.get("ticket", ""), bridge_url=runtime().settings.bridge_url)
+
+
+@blueprint.get("/console/me")
+@operation("Console: an official's own certificates and stored signature image", tag="web pages", responses=_HTML)
+def me():
+    principal, redirection = _person(lambda p: p.kind == "user" and p.official_id is not None)
+    if redirection:
+        return redirection
+    return _page("console_me.html", official_id=principal.official_id)

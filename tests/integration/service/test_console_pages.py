@@ -178,3 +178,41 @@ def test_clerk_cannot_see_another_agencys_people(console, browser):
     status = page.evaluate("async (id) => (await fetch('/api/v1/roster/officials/' + id)).status", other)
     assert status == 404
     assert page.locator("#import").count() == 0  # imports are the administrators'
+
+
+def test_an_official_sees_their_own_certificates_and_stores_their_signature_image(console, browser):
+    from tests.support.documents import signature_png
+
+    admin = console.logged_in("admin")
+    an = admin.get("/api/v1/roster/officials?q=Nguyễn Văn An").json["officials"][0]
+    created = admin.post("/api/v1/users", json={"username": "an", "password": PASSWORD, "roles": ["official"],
+                                                "agency_code": "H26.10", "official_id": an["id"]})
+    assert created.status_code == 201, created.json
+    page = open_as(browser, console, "an", "/console/me")
+    page.wait_for_selector("#me-certificates tr[data-serial='a1']")
+    assert cells(page, "#me-certificates tr[data-serial='a1'] td") == ["a1", "2031-01-01", "Còn hiệu lực"]
+    assert page.locator("#nav-coverage").count() == 0  # an official has no roster pages
+    page.set_input_files("#me-file", {"name": "chu-ky.png", "mimeType": "image/png", "buffer": signature_png()})
+    page.click("#me-save")
+    page.wait_for_selector("#me-image:not([hidden])")
+    assert page.inner_text("#me-status") == "Đã lưu ảnh chữ ký"
+    assert unlabelled_controls(page) == []
+    assert low_contrast_texts(page) == []
+    save_screenshot(page, "official-mine")
+    other = admin.get("/api/v1/roster/officials?q=Dung").json["officials"][0]["id"]
+    assert page.evaluate("async (id) => (await fetch('/api/v1/roster/officials/' + id)).status", other) == 403
+    assert page.evaluate("async () => (await fetch('/console/coverage')).status") == 403
+
+
+def test_officials_page_works_with_the_keyboard_alone(console, browser):
+    page = open_as(browser, console, "admin", "/console/officials")
+    page.wait_for_selector("#officials-table tbody tr[data-official]")
+    focus_by_tab(page, "#officials-q")
+    page.keyboard.type("Cường")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#officials-status:has-text('1')")
+    focus_by_tab(page, "#officials-table button.view")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#official:not([hidden])")
+    assert page.inner_text("#official-name") == "Lê Văn Cường"
+    assert page.evaluate("document.activeElement.id") == "official"  # focus moved to the opened details
