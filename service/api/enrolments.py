@@ -4,8 +4,8 @@ console page has the bridge generate the key on the token and sign the CSR (toke
 sends the CSR here with the ticket, and gets the certificate and chain to write back through the bridge.
 
 The ticket is a signed, timed token (itsdangerous) holding what the administrator decided: the CSR must ask
-for exactly that subject, and one ticket issues one certificate (its use is recorded in the audit trail and
-a second use is refused). The private key never reaches the service: only the CSR does.
+for exactly that subject, and one ticket issues one certificate (claimed in the audit trail under a writer lock,
+given back when issuing fails; a second use is refused). The private key never reaches the service: only the CSR does.
 """
 
 from __future__ import annotations
@@ -109,9 +109,36 @@ def view_ticket(ticket: str):
                     "agency_code": claims["agency"], "used": _used(claims["id"])})
 
 
-def _used(ticket_id: str) -> bool:
-    return db().scalar(select(AuditEvent.id).where(AuditEvent.action == "enrolment.issue",
-                                                   AuditEvent.target == f"enrolment:{ticket_id}").limit(1)) is not None
+def _used(ticket_id: str, session=None) -> bool:
+    """Whether the ticket was claimed by a completion that did not give it back (claims minus releases)."""
+    from sqlalchemy import func
+
+    counts = dict((session or db()).execute(
+        select(AuditEvent.action, func.count()).where(AuditEvent.target == f"enrolment:{ticket_id}",
+                                                      AuditEvent.action.in_(("enrolment.claim", "enrolment.release")))
+        .group_by(AuditEvent.action)).all())
+    return counts.get("enrolment.claim", 0) > counts.get("enrolment.release", 0)
+
+
+def _claim(ticket_id: str, actor: str) -> None:
+    """Take the ticket for one completion, or answer 409: the check and the claim happen in one writer
+    transaction (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock on the ticket), so two concurrent
+    completions cannot both issue."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from service.guard import writing
+
+    session = writing()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": int(ticket_id[:15], 16)})
+    if _used(ticket_id, session):
+        session.rollback()
+        raise Conflict("Phiếu đăng ký này đã được dùng", "this enrolment ticket was already used")
+    session.add(AuditEvent(at=runtime().clock().astimezone(dt.timezone.utc), actor=actor[:120], action="enrolment.claim",
+                           target=f"enrolment:{ticket_id}", outcome="ok", detail="{}"))
+    session.commit()
 
 
 @blueprint.post("/enrolments/<ticket>/certificate")
@@ -124,9 +151,6 @@ def _used(ticket_id: str) -> bool:
 def finish_enrolment(ticket: str):
     from ca.names import name_attributes
     from ca.requests import read_csr
-
-    from ledger import enrol_certificate
-    from policies.identity import parse_identity
 
     principal = _person()
     claims = read_ticket(ticket)
@@ -143,6 +167,29 @@ def finish_enrolment(ticket: str):
         request = read_csr(csr)
         if [list(p) for p in name_attributes(request.subject)] != claims["subject"]:
             raise BadRequest("Chủ thể của CSR khác với phiếu đăng ký", "the CSR's subject differs from the enrolment ticket")
+    _claim(claims["id"], principal.label)
+    try:
+        issued = _issue(authority, csr, claims)
+    except Exception:
+        # Issuing (or enrolling on the roster) failed: give the ticket back so the official can try again.
+        runtime().audit(principal.label, "enrolment.release", "ok", target=f"enrolment:{claims['id']}")
+        raise
+    certificate = issued.certificate
+    serial = format(certificate.serial_number, "x")
+    runtime().audit(principal.label, "enrolment.issue", "ok", target=f"enrolment:{claims['id']}",
+                    detail={"agency_code": claims["agency"], "serial": serial})
+    runtime().audit(principal.label, "certificate.issue", "ok", target=serial,
+                    detail={"profile": claims["profile"], "agency_code": claims["agency"], "enrolment": claims["id"]})
+    return jsonify({"serial": serial, "certificate": base64.b64encode(certificate.dump()).decode("ascii"),
+                    "chain": [base64.b64encode(c.dump()).decode("ascii") for c in issued.chain]}), 201
+
+
+def _issue(authority, csr: bytes, claims: dict):
+    """Issue under the ticket's profile and enrol the certificate on the roster under its agency."""
+    from ledger import enrol_certificate
+    from policies.identity import parse_identity
+
+    with library_errors():
         issued = authority.issue_from_csr(csr, issuer="gov" if "gov" in authority.issuers else sorted(authority.issuers)[0],
                                           profile=claims["profile"])
         certificate = issued.certificate
@@ -152,10 +199,4 @@ def finish_enrolment(ticket: str):
                           not_after=certificate.not_valid_after, full_name=identity.common_name,
                           identifiers=[str(i) for i in identity.identifiers], title=identity.title,
                           subject=certificate.subject.human_friendly)
-    serial = format(certificate.serial_number, "x")
-    runtime().audit(principal.label, "enrolment.issue", "ok", target=f"enrolment:{claims['id']}",
-                    detail={"agency_code": claims["agency"], "serial": serial})
-    runtime().audit(principal.label, "certificate.issue", "ok", target=serial,
-                    detail={"profile": claims["profile"], "agency_code": claims["agency"], "enrolment": claims["id"]})
-    return jsonify({"serial": serial, "certificate": base64.b64encode(certificate.dump()).decode("ascii"),
-                    "chain": [base64.b64encode(c.dump()).decode("ascii") for c in issued.chain]}), 201
+    return issued

@@ -24,14 +24,14 @@ TOKEN = "console-enrol"
 
 
 @pytest.fixture
-def enrol_world(sqlite_url, token_bridge, softhsm):
+def enrol_world(database_url, token_bridge, softhsm):
     from service.wiring import Components
 
     token = softhsm.create_token(TOKEN)
-    authority = build_small_authority(sqlite_url, base_url=token_bridge.page_origin)
-    components = Components.build(database_url=sqlite_url, trust_roots=(authority.issuer("root").certificate,),
+    authority = build_small_authority(database_url, base_url=token_bridge.page_origin)
+    components = Components.build(database_url=database_url, trust_roots=(authority.issuer("root").certificate,),
                                   intermediates=(authority.issuer("gov").certificate,), authority=authority)
-    world = build_service_world(sqlite_url, components=components, roster=ROSTER_CSV, mount_pki=True,
+    world = build_service_world(database_url, components=components, roster=ROSTER_CSV, mount_pki=True,
                                 bridge_url=token_bridge.url)
     world.authority = authority
     world.token = token
@@ -138,3 +138,35 @@ def test_bridge_refuses_a_certificate_that_is_not_for_the_key(enrol_world, token
     assert (bad.status_code, bad.json()["error"]["message"]) == (400, "Unknown name attribute 'cn'.")
     assert [(r.event, r.outcome, r.error_code) for r in token_bridge.audit.records()[-2:]] == [
         ("enrolment", "key_generated", None), ("enrolment", "failed", "key_certificate_mismatch")]
+
+
+def test_ticket_needs_its_subject_and_issues_once(enrol_world):
+
+    from ca.requests import build_csr
+    from signer.keys import InMemoryKey
+
+    subject = [["country_name", "VN"], ["organization_name", "Sở Nội vụ Thành phố Hà Nội"],
+               ["common_name", "Lý Thị Mai"], ["user_id", "CCCD:001090066666"]]
+    admin = enrol_world.logged_in("admin")
+    refused = admin.post("/api/v1/enrolments", json={"subject": subject[2:], "profile": "personal", "agency_code": "H26.10"})
+    assert (refused.status_code, refused.json["message"]) == (
+        400, "profile personal requires the subject attribute O")
+    started = admin.post("/api/v1/enrolments", json={"subject": subject, "profile": "personal", "agency_code": "H26.10"})
+    assert started.status_code == 201, started.json
+    ticket = started.json["ticket"]
+    official = enrol_world.logged_in("official")
+    other = base64.b64encode(build_csr([tuple(p) for p in subject[:3]] + [("user_id", "CCCD:001090055555")],
+                                       InMemoryKey.generate_ec())).decode()
+    wrong = official.post(f"/api/v1/enrolments/{ticket}/certificate", json={"csr": other})
+    assert (wrong.status_code, wrong.json["message"]) == (400, "the CSR's subject differs from the enrolment ticket")
+    assert official.get(f"/api/v1/enrolments/{ticket}").json["used"] is False  # a refusal does not use it
+    good = base64.b64encode(build_csr([tuple(p) for p in subject], InMemoryKey.generate_ec())).decode()
+    issued = official.post(f"/api/v1/enrolments/{ticket}/certificate", json={"csr": good})
+    assert issued.status_code == 201, issued.json
+    again = official.post(f"/api/v1/enrolments/{ticket}/certificate", json={"csr": good})
+    assert (again.status_code, again.json["message"]) == (409, "this enrolment ticket was already used")
+    forged = official.post(f"/api/v1/enrolments/{ticket[:-3]}abc/certificate", json={"csr": good})
+    assert (forged.status_code, forged.json["message"]) == (400, "the enrolment ticket is invalid or expired")
+    assert enrol_world.client().post(f"/api/v1/enrolments/{ticket}/certificate", json={"csr": good}).status_code == 401
+    assert official.post("/api/v1/enrolments", json={"subject": subject, "profile": "personal",
+                                                     "agency_code": "H26.10"}).status_code == 403
