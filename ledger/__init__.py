@@ -35,6 +35,7 @@ from ledger.errors import (
     UnknownAgency,
     UnknownCertificate,
     UnknownDocument,
+    UnknownOfficial,
     UnknownRecord,
 )
 from ledger.numbering import DEFAULT_SERIES, INCOMING_SERIES, SECRET_SERIES, NumberAllocator, SqlNumberAllocator

@@ -64,6 +64,12 @@ class UnknownCertificate(LedgerError):
         super().__init__(f"không có chứng thư số sê-ri {serial} trong danh bạ", f"no certificate with serial {serial} on the roster")
 
 
+class UnknownOfficial(LedgerError):
+    def __init__(self, official_id: object):
+        self.official_id = official_id
+        super().__init__(f"không có cán bộ {official_id} trong danh bạ", f"no official {official_id} on the roster")
+
+
 class DuplicateDocumentNumber(LedgerError):
     """Decree 30, art. 15: a number is unique per agency, year and series."""
 

@@ -133,13 +133,14 @@ def _refuse_outside(source: str, problems: list[CsvProblem]) -> None:
 
 
 def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv",
-                        within_agency: str | None = None) -> list[AgencyInfo]:
+                        within_agency: str | None = None, dry_run: bool = False) -> list[AgencyInfo]:
     """Add the agencies of a CSV file (columns: code, legacy_code, name, level, parent_code, valid_from,
     valid_until). Parents may come later in the file. Either every row is stored or none is.
 
     `within_agency` binds the write to one agency (the caller's): every new agency must be its subordinate
     (through parents already on the roster or in the file), otherwise RosterOutsideAgency and nothing is
-    stored. None only for administrators."""
+    stored. None only for administrators. With `dry_run` every check runs (the same errors are raised) and
+    nothing is stored (the console's preview)."""
     rows, problems = _read_csv(text, source, AGENCY_COLUMNS, {"code", "name", "level", "valid_from"})
     if problems:
         raise RosterImportError(source, problems)
@@ -201,6 +202,8 @@ def import_agencies_csv(store: Store, text: str, *, source: str = "agencies.csv"
         if problems:
             problems.sort(key=lambda p: (p.line, p.column_number or 0))
             raise RosterImportError(source, problems)
+        if dry_run:
+            return [a for _, a in agencies]
         # Parents first, so the foreign key holds at every insert.
         pending = [a for _, a in agencies]
         placed = set(existing)
@@ -221,13 +224,14 @@ def _split_identifiers(value: str) -> list[str]:
 
 
 def import_officials_csv(store: Store, text: str, *, source: str = "officials.csv",
-                         within_agency: str | None = None) -> int:
+                         within_agency: str | None = None, dry_run: bool = False) -> int:
     """Add officials and their personal certificates from CSV (columns: agency_code, full_name, title,
     identifiers ("CCCD:...;HC:..."), certificate_serial, certificate_not_before, certificate_not_after, and
     optionally active_from, active_until: the period the person is on the roster, for certificate coverage).
     An official on several rows adds several certificates. Returns how many officials were added; either
     every row is stored or none is. `within_agency` binds the write to one agency and its subordinates (the
-    caller's), otherwise RosterOutsideAgency; None only for administrators."""
+    caller's), otherwise RosterOutsideAgency; None only for administrators. With
+    `dry_run` every check runs and nothing is stored (a preview)."""
     rows, problems = _read_csv(text, source, OFFICIAL_COLUMNS, {"agency_code", "full_name", "identifiers"})
     if problems:
         raise RosterImportError(source, problems)
@@ -296,6 +300,8 @@ def import_officials_csv(store: Store, text: str, *, source: str = "officials.cs
         if problems:
             problems.sort(key=lambda p: (p.line, p.column_number or 0))
             raise RosterImportError(source, problems)
+        if dry_run:
+            return len(people)
         for person_id, person in people.items():
             official = Official(
                 person_id=person_id,

@@ -53,10 +53,25 @@ def record_event(
         )
 
 
-def list_events(db: Session, *, limit: int = 100, action: str | None = None) -> list[dict]:
+def list_events(db: Session, *, limit: int = 100, action: str | None = None, actor: str | None = None,
+                target: str | None = None, agency_code: str | None = None, since: dt.datetime | None = None,
+                until: dt.datetime | None = None) -> list[dict]:
+    """The latest events, newest first, filtered by exact action, actor and target, by agency (events whose
+    detail names it as `agency_code`) and by time (`since` inclusive, `until` exclusive)."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if action:
         query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if target:
+        query = query.where(AuditEvent.target == target)
+    if agency_code:
+        # detail is JSON written with sort_keys and ensure_ascii=False (record_event): match the exact pair.
+        query = query.where(AuditEvent.detail.contains(json.dumps({"agency_code": agency_code}, ensure_ascii=False)[1:-1]))
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.at < until)
     return [
         {
             "id": event.id,

@@ -26,6 +26,7 @@ def _ledger_error(exc) -> errors.ServiceError:
         (ledger_errors.UnknownAgency, errors.BadRequest),
         (ledger_errors.UnknownCertificate, errors.NotFound),
         (ledger_errors.UnknownRecord, errors.NotFound),
+        (ledger_errors.UnknownOfficial, errors.NotFound),
         (ledger_errors.DuplicateDocumentNumber, errors.Conflict),
         (ledger_errors.Conflict, errors.Conflict),
         (ledger_errors.InvalidValue, errors.BadRequest),

@@ -2,7 +2,8 @@
 
 DESIGN.md contract: `GET /v1/tokens`, `GET /v1/certificates`, `POST /v1/signatures`
 (`{certificate_id, digest, digest_algorithm, signature_algorithm, description}` -> `{signature, certificate,
-chain}`, base64 DER). Also `GET /v1/status` and `GET /kyso-bridge.js` (the browser client).
+chain}`, base64 DER). Also `GET /v1/status`, `GET /kyso-bridge.js` (the browser client), and enrolment:
+`POST /v1/enrolments/keys` and `POST /v1/enrolments/certificates` (token_bridge/enrolment.py).
 
 Who may call (issue 3):
 - the Host header must name this bridge (127.0.0.1 / localhost / [::1] and its port): a DNS-rebinding page
@@ -176,6 +177,25 @@ def create_app(bridge: Bridge, settings: BridgeSettings) -> Flask:
         parsed = SignatureRequest.from_json(body)
         result = bridge.sign(parsed, requester=requester())
         return jsonify(result.to_json())
+
+    # Enrolment (issue 13, token_bridge/enrolment.py): key pair and CSR on the token, then the certificate back.
+    from token_bridge.enrolment import CertificateDelivery, Enrolment, KeyRequest
+
+    enrolment = Enrolment(bridge)
+
+    @app.post("/v1/enrolments/keys")
+    def enrolment_keys():
+        body = request.get_json(silent=True)
+        if body is None:
+            return _error(400, "invalid_request", "The body is not valid JSON.", "Nội dung không phải JSON hợp lệ.")
+        return jsonify(enrolment.generate(KeyRequest.from_json(body), requester=requester()))
+
+    @app.post("/v1/enrolments/certificates")
+    def enrolment_certificates():
+        body = request.get_json(silent=True)
+        if body is None:
+            return _error(400, "invalid_request", "The body is not valid JSON.", "Nội dung không phải JSON hợp lệ.")
+        return jsonify(enrolment.deliver(CertificateDelivery.from_json(body), requester=requester()))
 
     @app.get("/kyso-bridge.js")
     def javascript():

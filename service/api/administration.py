@@ -197,10 +197,19 @@ def revoke_api_key(name: str):
 
 
 @blueprint.get("/audit")
-@operation("The latest audit events", tag="administration", permission="audit",
+@operation("The latest audit events, filterable by actor, action, target, agency and date (Hanoi days)",
+           tag="administration", permission="audit",
            parameters=[{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                       {"name": "action", "in": "query", "schema": {"type": "string"}}])
+                       {"name": "action", "in": "query", "schema": {"type": "string"}},
+                       {"name": "actor", "in": "query", "schema": {"type": "string"}},
+                       {"name": "target", "in": "query", "schema": {"type": "string"}},
+                       {"name": "agency", "in": "query", "schema": {"type": "string"}},
+                       {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"}},
+                       {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"}}])
 def audit_events():
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
     require(Permission.AUDIT)
     value = request.args.get("limit", "100")
     # Issue 9, item 12: `limit=-1` once returned every row; only 1..1000 is a page.
@@ -208,5 +217,13 @@ def audit_events():
         raise BadRequest("Tham số 'limit' phải là số nguyên từ 1 đến 1000",
                          "query parameter 'limit' must be an integer from 1 to 1000")
     limit = int(value)
-    return jsonify({"events": list_events(db(), limit=limit, action=request.args.get("action"))})
+    hanoi = ZoneInfo("Asia/Ho_Chi_Minh")
+    first = payload.date(dict(request.args), "from", required=False)
+    last = payload.date(dict(request.args), "to", required=False)
+    since = dt.datetime.combine(first, dt.time(), hanoi) if first else None
+    until = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), hanoi) if last else None
+    return jsonify({"events": list_events(
+        db(), limit=limit, action=request.args.get("action") or None, actor=request.args.get("actor") or None,
+        target=request.args.get("target") or None, agency_code=request.args.get("agency") or None,
+        since=since, until=until)})
 

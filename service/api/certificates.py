@@ -36,18 +36,36 @@ def _certificate_json(record) -> dict:
 
 
 @blueprint.get("/certificates")
-@operation("Certificates issued by a CA of this service", tag="certificates", permission="certificates",
-           parameters=[{"name": "issuer", "in": "query", "schema": {"type": "string"}}])
+@operation("Certificates issued by a CA of this service, searchable by holder or serial, status and expiry",
+           tag="certificates", permission="certificates",
+           parameters=[{"name": "issuer", "in": "query", "schema": {"type": "string"}},
+                       {"name": "q", "in": "query", "schema": {"type": "string"},
+                        "description": "text in the subject (holder) or the serial"},
+                       {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["valid", "revoked", "expired"]}},
+                       {"name": "expires_before", "in": "query", "schema": {"type": "string", "format": "date"}}])
 def list_certificates():
     from service.guard import require_administrator
     from service.translation import library_errors
 
     require_administrator()
     authority = _authority()
+    args = dict(request.args)
     issuers = [request.args["issuer"]] if request.args.get("issuer") else sorted(authority.issuers)
+    text = (payload.text(args, "q", required=False, max_length=100) or "").lower().replace(":", "")
+    status = payload.choice(args, "status", ("valid", "revoked", "expired"), required=False)
+    before = payload.date(args, "expires_before", required=False)
+    now = runtime().clock()
     with library_errors():
         records = [record for name in issuers for record in authority.store.certificates_of(name)]
-    return jsonify({"certificates": [_certificate_json(r) for r in records]})
+
+    def state(record) -> str:
+        return "revoked" if record.revoked_at is not None else ("expired" if record.not_after < now else "valid")
+
+    records = [r for r in records
+               if (not text or text in r.subject.lower() or text in format(r.serial_number, "x"))
+               and (status is None or state(r) == status)
+               and (before is None or r.not_after.date() < before)]
+    return jsonify({"certificates": [dict(_certificate_json(r), status=state(r)) for r in records]})
 
 
 @blueprint.post("/certificates")

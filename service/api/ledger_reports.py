@@ -88,7 +88,7 @@ def _csv_body() -> tuple[str, str]:
         raise BadRequest("Tệp CSV phải mã hóa UTF-8", "the CSV file must be UTF-8 encoded") from exc
 
 
-def _roster_agency_of(principal) -> str | None:
+def roster_agency_of(principal) -> str | None:
     """The agency a roster write is bound to: the caller's (its API key's or account's); None (any agency)
     only for an administrator. Deny by default: a non-administrator bound to no agency writes nothing."""
     if Role.ADMINISTRATOR in principal.roles:
@@ -114,7 +114,7 @@ def import_agencies():
     filename, text = _csv_body()
     with library_errors():
         agencies = import_agencies_csv(runtime().components.ledger, text, source=filename,
-                                       within_agency=_roster_agency_of(principal))
+                                       within_agency=roster_agency_of(principal))
     runtime().audit(principal.label, "roster.agencies", "ok", target=filename, detail={"count": len(agencies)})
     return jsonify({"imported": len(agencies), "agencies": [a.code for a in agencies]})
 
@@ -131,6 +131,6 @@ def import_officials():
     filename, text = _csv_body()
     with library_errors():
         count = import_officials_csv(runtime().components.ledger, text, source=filename,
-                                     within_agency=_roster_agency_of(principal))
+                                     within_agency=roster_agency_of(principal))
     runtime().audit(principal.label, "roster.officials", "ok", target=filename, detail={"count": count})
     return jsonify({"imported": count})

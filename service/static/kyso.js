@@ -11,12 +11,14 @@ const Kyso = (() => {
     const type = response.headers.get("Content-Type") || "";
     if (!response.ok) {
       let message = response.status + " " + response.statusText;
+      let body = null;
       if (type.includes("json")) {
-        const body = await response.json();
+        body = await response.json();
         message = (lang === "vi" ? body.message_vi : body.message) || message;
       }
       const error = new Error(message);
       error.status = response.status;
+      error.body = body;  // the whole error (e.g. detail.problems of a refused CSV, by line and column)
       throw error;
     }
     return type.includes("json") ? response.json() : response.blob();

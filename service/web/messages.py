@@ -92,6 +92,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "indication.NO_SIGNATURE_FOUND": {"vi": "Không có chữ ký số", "en": "No signature found"},
 }
 
+from service.web.console_messages import CONSOLE_MESSAGES  # noqa: E402 - the console's words, kept apart
+
+MESSAGES.update(CONSOLE_MESSAGES)
+
 
 def translate(key: str, language: str) -> str:
     entry = MESSAGES.get(key)
