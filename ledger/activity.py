@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import func, select, text, update
 
 from ledger.chain import lock_head
+from ledger.covered import CoveredKind, covering_content
 from ledger.entries import format_time, record_hash
 from ledger.models import Agency, Certificate, ChainHead, Document, Official, Record
 from ledger.report.model import Month
@@ -52,9 +53,11 @@ def generate_year(
     code_prefix: str = "G",
 ) -> ActivitySummary:
     """Generate `agencies` agencies (24 at city level, the rest communes) and, for each month, documents with
-    their signatures: about (2 × outgoing + 1.9 × incoming) × agencies × months ledger records (1 million at
+    their signatures: about (3 × outgoing + 2.9 × incoming) × agencies × months ledger records (the signatures and one
+    covering record per registration, ledger.covered; 1.4 million at
     the defaults). Returns the exact tallies per month."""
     rng = random.Random(seed)
+    cover_ids = random.Random(f"covered:{seed}")  # apart from `rng`: the generated activity stays what it was
     summary = ActivitySummary()
     clock = datetime(year, 1, 1, tzinfo=timezone.utc)
     with store.transaction() as session:
@@ -127,6 +130,16 @@ def generate_year(
                             electronic=electronic, counterpart_code=None, external_id=None, returned_at=None,
                             return_reason=None, registered_at=dated_at,
                         ))
+                        # The registration enters the chain as the service's would (ledger.covered).
+                        seq += 1
+                        clock += timedelta(microseconds=1000)
+                        content = covering_content(CoveredKind.DOCUMENT, documents[-1], agency_code=code,
+                                                   record_id=uuid.UUID(int=cover_ids.getrandbits(128), version=4).hex,
+                                                   recorded_at=clock)
+                        digest = record_hash(prev_hash, content)
+                        content.update(seq=seq, prev_hash=prev_hash, hash=digest)
+                        prev_hash = digest
+                        records.append(content)
                         # Which signatures the document carries, and whether each is valid.
                         roll = rng.random()
                         if direction == "outgoing":
@@ -163,12 +176,12 @@ def generate_year(
                                 "note": None,
                             }
                             digest = record_hash(prev_hash, content)
-                            content.update(seq=seq, prev_hash=prev_hash, hash=digest)
+                            content.update(seq=seq, prev_hash=prev_hash, hash=digest, covers=None)
                             prev_hash = digest
                             records.append(content)
                         _tally(tally, direction, secret, electronic, outcomes)
                         summary.documents += 1
-                        summary.records += len(kinds)
+                        summary.records += len(kinds) + 1  # its signatures and its covering record
                         if len(records) >= BATCH:
                             flush()
         flush()

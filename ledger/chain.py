@@ -58,15 +58,29 @@ def append_in(session: Session | Connection, entries: Sequence[LedgerEntry], *, 
     store's `head_seal`), the new head is signed in the same transaction (ledger.seal)."""
     if not entries:
         return []
+    return append_contents_in(session, [lambda record_id, recorded_at, e=e: content_of(e, record_id=record_id,
+                                                                                       recorded_at=recorded_at)
+                                        for e in entries],
+                              clock=clock, seal=seal, check=lambda: _check_references(session, entries))
+
+
+def append_contents_in(session: Session | Connection, builders: Sequence[Callable[[str, datetime], dict]], *,
+                       clock: Clock = utc_now, seal: HeadSeal | None = None,
+                       check: Callable[[], None] | None = None) -> list[LedgerRecord]:
+    """Append records whose hashed content `builders` make from (record_id, recorded_at), with the head
+    locked first (then `check` runs under the lock); the common path of `append_in` and ledger.covered."""
+    if not builders:
+        return []
     # One statement takes the lock and reads the head (RETURNING: SQLite >= 3.35, PostgreSQL).
     last_seq, last_hash = session.execute(
         _HEAD.update().where(_HEAD.c.id == 1).values(last_seq=_HEAD.c.last_seq)
         .returning(_HEAD.c.last_seq, _HEAD.c.last_hash)
     ).one()
-    _check_references(session, entries)
+    if check is not None:
+        check()
     records: list[LedgerRecord] = []
-    for entry in entries:
-        content = content_of(entry, record_id=uuid.uuid4().hex, recorded_at=clock())
+    for build in builders:
+        content = build(uuid.uuid4().hex, clock())
         digest = record_hash(last_hash, content)
         last_seq += 1
         records.append(LedgerRecord(seq=last_seq, prev_hash=last_hash, hash=digest, **content))

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from ledger.covered import cover_in
 from ledger.errors import Conflict, DuplicateDocumentNumber, InvalidValue, UnknownAgency, UnknownDocument
 from ledger.models import Agency, Document, SignedFile
 from ledger.numbering import DEFAULT_SERIES, INCOMING_SERIES, SECRET_SERIES, SqlNumberAllocator
@@ -180,6 +181,7 @@ def register_document(store: Store, draft: DocumentDraft, *, clock: Callable[[],
             if isinstance(exc, IntegrityError) and draft.number is not None:
                 raise _duplicate(draft.agency_code, draft.year, draft.series, draft.number) from exc
             raise
+        cover_in(session, documents=[row.id], seal=store.head_seal, clock=clock)
         return DocumentInfo.from_row(row)
 
 
@@ -212,6 +214,7 @@ def issue_number(store: Store, document_id: int, *, issued_at: datetime, allocat
             raise _duplicate(row.agency_code, year, row.series, number)
         row.number, row.year, row.dated_at = number, year, issued_at
         session.flush()
+        cover_in(session, documents=[row.id], seal=store.head_seal, clock=_now)
         return DocumentInfo.from_row(row)
 
 
@@ -237,6 +240,7 @@ def mark_returned(store: Store, document_id: int, *, reason: str, returned_at: d
             raise InvalidValue("chỉ văn bản đến mới trả lại được", "only an incoming document can be returned")
         row.returned_at, row.return_reason = returned_at, reason.strip()
         session.flush()
+        cover_in(session, documents=[row.id], seal=store.head_seal, clock=_now)
         return DocumentInfo.from_row(row)
 
 
@@ -272,6 +276,7 @@ def link_signed_file(store: Store, document_id: int, *, digest: str, size: int, 
             row = SignedFile(document_id=document_id, digest=digest, size=size, filename=filename, created_at=clock())
             session.add(row)
             session.flush()
+            cover_in(session, signed_files=[row.id], seal=store.head_seal, clock=clock)
         return SignedFileInfo(row.id, row.document_id, row.digest, row.size, row.filename, row.created_at)
 
 

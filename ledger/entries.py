@@ -21,6 +21,7 @@ class RecordEvent(enum.Enum):
     SIGNED = "signed"  # a signature made through the service
     VERIFIED = "verified"  # a signature verified on an incoming document
     CORRECTION = "correction"  # supersedes an earlier record (named in `corrects`); the old one stays
+    COVERED = "covered"  # the digest of a document, final number or signed-file row (ledger.covered), not a signature
 
 
 class SignatureKind(enum.Enum):
@@ -174,6 +175,7 @@ class LedgerRecord:
     note: str | None
     prev_hash: str
     hash: str = field(default="")
+    covers: str | None = None  # the row a COVERED record covers, e.g. "document:7" (hashed only when set)
 
     HASHED = (
         "record_id",
@@ -240,4 +242,9 @@ def record_hash(prev_hash: str, content: dict) -> str:
 def hash_of_row(row) -> str:
     """Recompute the hash of a stored record (a row or a LedgerRecord) from its stored fields."""
     content = {name: getattr(row, name) for name in LedgerRecord.HASHED}
+    # `covers` joined the hashed content with covered rows (migration 0004): present only when set, so the
+    # records written before keep their hashes.
+    covers = getattr(row, "covers", None)
+    if covers is not None:
+        content["covers"] = covers
     return record_hash(row.prev_hash, content)

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from asn1crypto import keys as asn1_keys
 
-from ledger.entries import LedgerRecord, hash_of_row
+from ledger.covered import covered_problems
+from ledger.entries import LedgerRecord, RecordEvent, hash_of_row
 from ledger.errors import LedgerError
 from ledger.models import ChainHead, Record, SignedHeadRow
 from ledger.seal import SignedHead, is_head_signature_valid, key_fingerprint
@@ -32,9 +33,11 @@ class ChainProblem:
     record_id: str | None  # the record concerned, when it is still there
     vi: str
     en: str
+    row: str | None = None  # a covered row concerned (ledger.covered), e.g. "document:7"; seq 0 when no record covers it
 
     def to_json(self) -> dict:
-        return {"kind": self.kind.value, "seq": self.seq, "record_id": self.record_id, "message_vi": self.vi, "message_en": self.en}
+        return {"kind": self.kind.value, "seq": self.seq, "record_id": self.record_id, "row": self.row,
+                "message_vi": self.vi, "message_en": self.en}
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class _Anomaly:
 
 _WINDOW = 1000  # rows remembered behind each one: enough to name the records of one insertion
 
-_COLUMNS = [getattr(Record, name) for name in ("seq", "prev_hash", "hash", *LedgerRecord.HASHED)]
+_COLUMNS = [getattr(Record, name) for name in ("seq", "prev_hash", "hash", "covers", *LedgerRecord.HASHED)]
 
 
 def verify_chain(store: Store, *, anchors: Iterable[tuple[int, str]] = (), batch: int = 5000,
@@ -125,6 +128,7 @@ def verify_chain(store: Store, *, anchors: Iterable[tuple[int, str]] = (), batch
         prev = genesis
         pending: _Anomaly | None = None
         anchored = dict(anchors)
+        covers: dict[str, tuple[int, str | None, str]] = {}
         anchor_seen: dict[int, _Seen] = {}
         recent: collections.deque[_Seen] = collections.deque(maxlen=_WINDOW)
         for row in result:
@@ -134,6 +138,9 @@ def verify_chain(store: Store, *, anchors: Iterable[tuple[int, str]] = (), batch
                 pending = None
             content_ok = hash_of_row(row) == row.hash
             seen = _Seen(row.seq, row.record_id, row.hash)
+            if row.covers is not None and row.event == RecordEvent.COVERED.value:
+                # The latest one wins; when the chain flags this record, its row is not judged by it.
+                covers[row.covers] = (row.seq, row.record_id, row.signed_digest)
             if heads is not None:
                 heads.see(connection, seen, batch=batch)
             if row.seq in anchored:
@@ -149,6 +156,7 @@ def verify_chain(store: Store, *, anchors: Iterable[tuple[int, str]] = (), batch
         linked = _linked(connection, {a.row.hash for a in anomalies})
         if heads is not None:
             heads.finish(connection, last=last)
+        row_problems = list(covered_problems(connection, covers, batch=batch))
     problems = _classify(anomalies, located, linked, last=last, head_seq=head_seq, head_hash=head_hash)
     if heads is not None:
         problems = heads.problems_with(problems, last=last, head_seq=head_seq)
@@ -164,7 +172,10 @@ def verify_chain(store: Store, *, anchors: Iterable[tuple[int, str]] = (), batch
             problems.append(ChainProblem(ProblemKind.CHANGED, seq, seen.record_id,
                                          f"bản ghi {seq} ({seen.record_id}) khác giá trị băm đã neo: chuỗi đã bị viết lại",
                                          f"record {seq} ({seen.record_id}) differs from its anchored hash: the chain was rewritten"))
-    problems.sort(key=lambda p: p.seq)
+    # A covered row is judged by its covering record only when the chain vouches for that record.
+    flagged = {p.seq for p in problems}
+    problems.extend(p for p in row_problems if p.seq == 0 or p.seq not in flagged)
+    problems.sort(key=lambda p: (p.seq, p.row or ""))
     return ChainReport(records=count, head_seq=head_seq, head_hash=head_hash, problems=tuple(problems))
 
 

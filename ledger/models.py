@@ -209,6 +209,7 @@ class Record(Base):
     note: Mapped[str | None] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    covers: Mapped[str | None] = mapped_column(String(80))  # event "covered": the row covered (ledger.covered)
 
 
 class ChainHead(Base):

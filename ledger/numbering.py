@@ -84,17 +84,22 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def finalize_in(session: Session, holder: str, *, now: datetime) -> list[int]:
+def finalize_in(session: Session, holder: str, *, now: datetime, seal=None) -> list[int]:
     """Make the numbers `holder` reserved final, inside the caller's transaction (the one that records the
-    document). Returns the numbers finalized: a number released meanwhile (its reservation expired) is not
-    among them, and the caller must then not use it."""
+    document), and cover them in the hash chain (ledger.covered; `seal`: the store's `head_seal`). Returns the
+    numbers finalized: a number released meanwhile (its reservation expired) is not among them, and the caller
+    must then not use it."""
+    from ledger.covered import cover_in
+
     rows = session.execute(
         update(NumberReservation)
         .where(NumberReservation.holder == holder, NumberReservation.status == RESERVED)
         .values(status=FINAL, expires_at=None, updated_at=now)
-        .returning(NumberReservation.number)
-    ).scalars().all()
-    return sorted(int(number) for number in rows)
+        .returning(NumberReservation.id, NumberReservation.number)
+    ).all()
+    if rows:
+        cover_in(session, numbers=[row.id for row in rows], seal=seal, clock=lambda: now)
+    return sorted(int(row.number) for row in rows)
 
 
 def release_in(session: Session, holder: str, *, now: datetime) -> list[int]:
@@ -176,6 +181,7 @@ class SqlNumberAllocator:
                     .values(status=status, holder=holder, expires_at=expires_at, updated_at=now)
                     .returning(NumberReservation.number)
                 ).scalar_one()  # the series is locked: the row is still released
+                self._cover_if_final(session, free, status)
                 return int(number)
             number = int(session.execute(
                 update(NumberCounter)
@@ -184,10 +190,19 @@ class SqlNumberAllocator:
                 .values(last_number=NumberCounter.last_number + 1)
                 .returning(NumberCounter.last_number)
             ).scalar_one())
-            session.add(NumberReservation(agency_code=agency_code, year=year, series=series, number=number,
-                                          status=status, holder=holder, expires_at=expires_at, updated_at=now))
+            reservation = NumberReservation(agency_code=agency_code, year=year, series=series, number=number,
+                                            status=status, holder=holder, expires_at=expires_at, updated_at=now)
+            session.add(reservation)
             session.flush()  # the unique constraint speaks here, inside the transaction
+            self._cover_if_final(session, reservation.id, status)
             return number
+
+    def _cover_if_final(self, session: Session, reservation_id: int, status: str) -> None:
+        """A number final at once enters the hash chain in its own transaction (ledger.covered)."""
+        if status == FINAL:
+            from ledger.covered import cover_in
+
+            cover_in(session, numbers=[reservation_id], seal=self.store.head_seal, clock=self.clock)
 
     def last_number(self, agency_code: str, year: int, series: str = DEFAULT_SERIES) -> int:
         """The highest number given so far (0 when none yet); released numbers below it are given again."""

@@ -436,7 +436,7 @@ def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, 
 
             # The number printed in the document becomes final with the record, in one transaction; one that
             # was released meanwhile (its reservation lapsed) cannot be used any more.
-            if not finalize_in(db, row.id, now=now):
+            if not finalize_in(db, row.id, now=now, seal=seal):
                 raise Conflict(
                     "Số văn bản giữ cho phiên ký này đã hết hạn giữ và được cấp lại; hãy chuẩn bị lại",
                     "the number reserved for this signing session lapsed and was given back; prepare again",
@@ -449,8 +449,14 @@ def _record(row: SigningSession, signed, mine, *, revision_digest: str, engine, 
                 document.notation = signed.number.series
                 document.year = issued.year
                 document.dated_at = issued
-            db.add(SignedFile(document_id=document_id, digest=file_sha, size=len(signed.pdf),
-                              filename=row.filename, created_at=now))
+            signed_file = SignedFile(document_id=document_id, digest=file_sha, size=len(signed.pdf),
+                                     filename=row.filename, created_at=now)
+            db.add(signed_file)
+            db.flush()
+            from ledger.covered import cover_in
+
+            # The document (its number, when given) and the stored file enter the chain with the signature.
+            cover_in(db, documents=[document_id], signed_files=[signed_file.id], seal=seal, clock=clock)
             current = db.get(DocumentFile, str(document_id))
             if current is not None and row.document_revision is not None and current.revision != row.document_revision:
                 raise Conflict(

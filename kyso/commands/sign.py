@@ -78,7 +78,8 @@ class _ReservedNumbers:
         placed = False
         try:
             with self.allocator.store.transaction() as session:
-                if not finalize_in(session, self.holder, now=datetime.now(timezone.utc)):
+                if not finalize_in(session, self.holder, now=datetime.now(timezone.utc),
+                                   seal=self.allocator.store.head_seal):
                     raise _NumberLapsed(
                         f"số {', '.join(f'{n:02d}' for n in self.taken)} giữ cho lần ký này đã hết hạn và được "
                         f"cấp lại; hãy ký lại / the number reserved for this signing lapsed and was given again; "

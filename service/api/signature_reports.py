@@ -158,11 +158,20 @@ def report_signature():
             document_id=document_id, purpose=purpose,
             note="reported by the token bridge's plugin endpoint / báo cáo từ cổng plugin của cầu nối ký số",
         )
-        (record,) = append_in(session, [entry], clock=runtime().clock)
+        seal = runtime().components.ledger.head_seal
+        (record,) = append_in(session, [entry], clock=runtime().clock, seal=seal)
         file_digest = hashlib.sha256(data).hexdigest()
+        signed_files = []
         if session.scalar(select(SignedFile.id).where(SignedFile.digest == file_digest)) is None:
-            session.add(SignedFile(document_id=document_id, digest=file_digest, size=len(data),
-                                   filename=filename[:300], created_at=now))
+            signed_file = SignedFile(document_id=document_id, digest=file_digest, size=len(data),
+                                     filename=filename[:300], created_at=now)
+            session.add(signed_file)
+            session.flush()
+            signed_files.append(signed_file.id)
+        from ledger.covered import cover_in
+
+        cover_in(session, documents=[document_id], signed_files=signed_files, seal=seal,
+                 clock=runtime().clock)
         session.commit()
     runtime().audit(principal.label, "signature.report", "recorded", target=f"document:{document_id}",
                     detail={"purpose": purpose, "indication": newest.indication.value})

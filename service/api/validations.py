@@ -257,9 +257,18 @@ def _record_incoming(report, data: bytes, content: bytes | None, document, valid
             row = session.get(Document, document.id)
             row.returned_at, row.return_reason = now, _return_reason(report)
         # The received file is linked to its document (once; a file already known elsewhere stays there).
+        signed_files = []
         if session.scalar(select(SignedFile.id).where(SignedFile.digest == validation.sha256)) is None:
-            session.add(SignedFile(document_id=document.id, digest=validation.sha256, size=len(data),
-                                   filename=validation.filename, created_at=now))
+            signed_file = SignedFile(document_id=document.id, digest=validation.sha256, size=len(data),
+                                     filename=validation.filename, created_at=now)
+            session.add(signed_file)
+            session.flush()
+            signed_files.append(signed_file.id)
+        from ledger.covered import cover_in
+
+        # A returned document and the received file enter the chain with the records (ledger.covered).
+        cover_in(session, documents=[document.id] if returned else [], signed_files=signed_files,
+                 seal=runtime().components.ledger.head_seal, clock=runtime().clock)
         session.add(validation)
         session.commit()
     if returned:

@@ -31,7 +31,7 @@ def test_report_and_ledger_commands(tmp_path, database_url):
     assert "line 3, column 3 (level): unknown level 'town'" in done.stderr.decode()
     done = _kyso(home, database_url, "ledger", "generate", "--agencies", "6", "--outgoing-per-month", "4", "--incoming-per-month", "2")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.decode().strip().endswith("6 agencies, 432 documents, 814 records")
+    assert done.stdout.decode().strip().endswith("6 agencies, 432 documents, 1246 records")
 
     done = _kyso(home, database_url, "report", "monthly", "--month", "2025-08", "--format", "json")
     assert done.returncode == 0, done.stderr
@@ -69,9 +69,9 @@ def test_report_and_ledger_commands(tmp_path, database_url):
 
     done = _kyso(home, database_url, "ledger", "verify", "--lang", "en")
     assert (done.returncode, done.stdout.decode().split(":")[0]) == (0, "Ledger intact")
-    head = done.stdout.decode().split()[-2:]  # "#814 <hash>": publish it, pass it back as an anchor
-    assert head[0] == "#814"
-    done = _kyso(home, database_url, "ledger", "verify", "--anchor", f"814:{head[1]}")
+    head = done.stdout.decode().split()[-2:]  # "#1246 <hash>": publish it, pass it back as an anchor
+    assert head[0] == "#1246"
+    done = _kyso(home, database_url, "ledger", "verify", "--anchor", f"1246:{head[1]}")
     assert done.returncode == 0
     done = _kyso(home, database_url, "ledger", "verify", "--anchor", "814:abc")
     assert done.returncode == 64
@@ -83,7 +83,7 @@ def test_report_and_ledger_commands(tmp_path, database_url):
     done = _kyso(home, database_url, "ledger", "verify", "--lang", "en")
     assert done.returncode == 1
     lines = done.stdout.decode().splitlines()
-    assert lines[0] == "LEDGER BROKEN: 2 problem(s) in 813 records"
+    assert lines[0] == "LEDGER BROKEN: 2 problem(s) in 1245 records"
     assert lines[1].startswith("  #7 changed: record 7 (") and lines[2] == "  #100 missing: record 100 was deleted"
     done = _kyso(home, database_url, "ledger", "verify", "--format", "json")
     assert done.returncode == 1

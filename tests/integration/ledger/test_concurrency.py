@@ -110,6 +110,6 @@ def test_processes_opening_a_new_database_together_migrate_it_once(database_url)
     assert levels == [3, 3, 3]
     store = open_store(database_url, migrate_schema=False)
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM ledger_alembic_version")).scalars().all() == ["0003"]
+        assert conn.execute(text("SELECT version_num FROM ledger_alembic_version")).scalars().all() == ["0004"]
         assert conn.execute(text("SELECT count(*) FROM ledger_chain_head")).scalar_one() == 1
     store.dispose()

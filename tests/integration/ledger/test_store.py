@@ -18,7 +18,7 @@ def test_migration_creates_the_models_tables_and_is_idempotent(database_url):
     store = open_store(database_url)
     migrate(store.engine)  # a second run changes nothing
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM ledger_alembic_version")).scalar_one() == "0003"
+        assert conn.execute(text("SELECT version_num FROM ledger_alembic_version")).scalar_one() == "0004"
         context = MigrationContext.configure(conn, opts={"include_object": lambda o, n, t, r, c: t != "table" or (n.startswith("ledger_") and n != "ledger_alembic_version")})
         assert compare_metadata(context, Base.metadata) == []
         assert conn.execute(text("SELECT id, last_seq, last_hash FROM ledger_chain_head")).one() == (1, 0, "0" * 64)
