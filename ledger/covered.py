@@ -141,12 +141,13 @@ def uncovered_in(session: Session | Connection) -> dict[str, list[int]]:
     return found
 
 
-def cover_existing(store, *, clock: Callable[[], datetime]) -> dict[str, int]:
+def cover_existing(store, *, clock: Callable[[], datetime] | None = None) -> dict[str, int]:
     """Cover every row not covered yet (a ledger from before migration 0004): an administrator's act after
     checking the rows, never done automatically. Returns how many rows of each kind were covered."""
-    from ledger.chain import append_contents_in, lock_head
+    from ledger.chain import append_contents_in, lock_head, utc_now
     from ledger.store import translated_errors
 
+    clock = clock or utc_now
     with translated_errors(), store.engine.begin() as connection:
         lock_head(connection)
         missing = uncovered_in(connection)

@@ -268,6 +268,10 @@ class _HeadChecker:
                 ProblemKind.CHANGED, head_seq, None,
                 f"đầu chuỗi bị lùi về bản ghi {head_seq}; bản ghi {latest} đã được ký làm đầu chuỗi",
                 f"the chain head was moved back to record {head_seq}; record {latest} was signed as the head"))
+        # Records between the last one left and the latest signed head were in the chain the seal signed.
+        for seq in range(last.seq + 1, latest):
+            kept.setdefault(seq, ChainProblem(ProblemKind.MISSING, seq, None, f"bản ghi {seq} (cuối sổ) đã bị xóa",
+                                              f"record {seq} (at the end) was deleted"))
         for seq in range(latest + 1, last.seq + 1):
             if seq not in kept:
                 kept[seq] = ChainProblem(

@@ -1,4 +1,4 @@
-"""`kyso ledger verify|import-agencies|import-officials|import-targets|generate`: the tamper-evident ledger of KYSO_HOME.
+"""`kyso ledger verify|seal-head|import-agencies|import-officials|import-targets|generate`: the tamper-evident ledger of KYSO_HOME.
 
 `kyso ledger verify` exits 0 when the chain is intact and 1 when it is broken, naming each changed, deleted,
 inserted or reordered record by sequence number and record id; 69 when the database cannot be opened.
@@ -83,6 +83,64 @@ def verify(home, output_format, lang, anchors, head_certificates):
             for problem in result.problems:
                 click.echo(f"  #{problem.seq} {problem.kind.value}: {problem.vi if lang == 'vi' else problem.en}")
     raise SystemExit(0 if result.intact else 1)
+
+
+@ledger.command("seal-head")
+@click.option("--cover-existing", is_flag=True,
+              help="First cover the documents, final numbers and signed files no record covers yet (a ledger "
+                   "from before covering): do it only after checking those rows.")
+@click.pass_obj
+def seal_head(home, cover_existing):
+    """Sign the current chain head with the service's seal ([service] receipt_token, PIN from
+    KYSO_RECEIPT_PIN) when no signed head names it: once, when sealing starts on a ledger that already has
+    records. Refuses a ledger whose records are not intact. Exit 0 sealed (or already sealed), 1 broken."""
+    from kyso.commands.serve import _settings, token_receipt_signer
+    from ledger import LedgerError, ProblemKind, seal_current_head, verify_chain
+    from ledger.chain import chain_head
+    from ledger.covered import cover_existing as cover_rows
+    from ledger.models import SignedHeadRow
+    from ledger.seal import HeadSeal
+
+    settings = _settings(home)
+    if not settings.receipt_token:
+        from kyso.commands.serve import ConfigurationProblem
+
+        raise ConfigurationProblem("[service] receipt_token chưa cấu hình: không có khóa dấu để ký đầu chuỗi / "
+                                   "[service] receipt_token is not configured: no seal key to sign the head")
+    from kyso.enrolment import load_module
+    from token_bridge.pin import EnvironmentPinPrompt
+
+    key = token_receipt_signer(load_module(home), settings.receipt_token,
+                               pin_prompt=EnvironmentPinPrompt("KYSO_RECEIPT_PIN"))[0]
+    store = open_ledger(home)
+    try:
+        store.head_seal = HeadSeal(key)
+        report = verify_chain(store, head_keys=())  # the records and covered rows, not yet the signed heads
+        uncovered = [p for p in report.problems if p.kind is ProblemKind.INSERTED and p.seq == 0]
+        broken = [p for p in report.problems if p not in uncovered]
+        if broken or (uncovered and not cover_existing):
+            click.echo("Không ký: sổ cái không nguyên vẹn / not sealed: the ledger is not intact", err=True)
+            for problem in broken or uncovered:
+                click.echo(f"  #{problem.seq} {problem.kind.value}: {problem.vi} / {problem.en}", err=True)
+            if not broken:
+                click.echo("  (--cover-existing ghi nhận các dòng này / covers these rows)", err=True)
+            raise SystemExit(1)
+        if uncovered:
+            counts = cover_rows(store)
+            click.echo(f"Đã ghi nhận / covered: {counts['document']} document(s), {counts['number']} number(s), "
+                       f"{counts['signed_file']} signed file(s)")
+        seq, _ = chain_head(store)
+        with store.transaction() as session:
+            signed = session.get(SignedHeadRow, seq) is not None
+        if signed:
+            click.echo(f"Đầu chuỗi #{seq} đã được ký / head #{seq} is already sealed")
+        else:
+            head = seal_current_head(store)
+            click.echo(f"Đã ký đầu chuỗi / sealed head #{head.seq} {head.hash}")
+    except LedgerError as exc:
+        raise _Unavailable(str(exc)) from exc
+    finally:
+        store.dispose()
 
 
 def _read(path: str) -> str:

@@ -40,7 +40,10 @@ def test_demo_runs_twice(tmp_path):
     assert "status message 03 (đã tiếp nhận) signed" in out
     assert "TOTAL_FAILED, marked for return to the sender" in out
     assert "signed by UBND Phường Hoàn Kiếm: TOTAL_PASSED" in out
-    assert "ledger chain intact: 7 records" in out  # 2 signatures, 3 for the package, 2 for the tampered copy
+    # 2 signatures, 3 for the package, 2 for the tampered copy; and 11 covering records (ledger.covered): the
+    # issued document's registration, number and revisions (6), the package's document and file (2), the
+    # tampered copy's document, its return and its file (3).
+    assert "ledger chain intact: 18 records" in out
     assert re.search(r"H26\.90\.01\s+UBND phường Hoàn Kiếm\s+ký số\s+100\.0%", out)
     assert out.rstrip().endswith("kyso demo: all 19 steps worked / mọi bước đều thành công.")
     assert "demo-user-1234" not in out + first.stderr and "demo-ca-1234" not in out + first.stderr
@@ -51,4 +54,4 @@ def test_demo_runs_twice(tmp_path):
     assert "reused the demo PKI" in second.stdout
     assert "reused token 'demo-leader'" in second.stdout and "reused the roster" in second.stdout
     assert "number 02/QĐ-UBND" in second.stdout
-    assert "ledger chain intact: 14 records" in second.stdout
+    assert "ledger chain intact: 36 records" in second.stdout

@@ -274,7 +274,9 @@ def problems(result: LoadResult, *, database_url: str, chain: dict, preexisting_
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            recorded = list(connection.execute(text("SELECT record_id FROM ledger_records ORDER BY seq")).scalars())
+            # Signature records: the covering records of documents, numbers and files (ledger.covered) apart.
+            recorded = list(connection.execute(text(
+                "SELECT record_id FROM ledger_records WHERE covers IS NULL ORDER BY seq")).scalars())
             rows = connection.execute(text(
                 "SELECT number, status FROM ledger_number_reservations WHERE agency_code = :agency "
                 "ORDER BY number"), {"agency": AGENCY}).all()

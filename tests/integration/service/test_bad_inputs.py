@@ -133,7 +133,8 @@ def test_sql_looking_text_is_refused_where_a_code_and_kept_verbatim_where_text(s
         assert answer.status_code == 201, (field, answer.json)
         if field != "filename":
             assert answer.json[field] == SQL[:60]
-    assert counts(signing_world)["ledger_records"] == before["ledger_records"]
+    # Each registration is covered by one record of the chain (ledger.covered), kept verbatim; no signature.
+    assert counts(signing_world)["ledger_records"] == before["ledger_records"] + 5
     assert api.get("/api/v1/documents?direction=" + SQL).status_code == 400
     assert signing_world.api("reader").get("/api/v1/reports/monthly?month=" + SQL).json["message"].startswith(
         "invalid month")
@@ -143,7 +144,8 @@ def test_sql_looking_text_is_refused_where_a_code_and_kept_verbatim_where_text(s
     refused = login.post("/login", data={"username": SQL, "password": SQL, "csrf_token": token})
     assert refused.status_code == 401
     with signing_world.app.extensions["kyso"].engine.connect() as connection:
-        assert connection.execute(text("SELECT COUNT(*) FROM ledger_records")).scalar_one() == 0
+        assert connection.execute(text("SELECT COUNT(*) FROM ledger_records")).scalar_one() == 5
+        assert connection.execute(text("SELECT COUNT(*) FROM ledger_records WHERE covers IS NULL")).scalar_one() == 0
 
 
 def test_roles_keys_and_agencies_are_enforced(signing_world, pki):
@@ -255,7 +257,8 @@ def test_a_claim_left_by_a_dead_worker_is_released_after_a_while(database_url, p
     clock.advance(seconds=121)
     done = api.post(f"/api/v1/signing-sessions/{prepared['id']}/signature", json={"signature": B64(value)})
     assert done.status_code == 200 and done.json["status"] == "completed"
-    assert counts(world)["ledger_records"] == 1
+    # The registration, the signature, then the document and the stored file (covering records, ledger.covered).
+    assert counts(world)["ledger_records"] == 4
     components.dispose()
 
 

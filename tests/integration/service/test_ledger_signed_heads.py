@@ -22,16 +22,24 @@ def test_truncating_the_chain_the_service_sealed_is_detected_without_anchor(sign
     store = signing_world.app.extensions["kyso"].components.ledger
     with store.transaction() as session:
         heads = [(row.seq, row.scheme) for row in session.scalars(select(SignedHeadRow).order_by(SignedHeadRow.seq))]
-    assert heads == [(1, "rsassa_pkcs1v15"), (2, "rsassa_pkcs1v15")]
+    # Per document: its registration (covered, sealed), the signature (sealed), then the document with its
+    # number and the stored file (two covering records, sealed once at the last).
+    assert heads == [(seq, "rsassa_pkcs1v15") for seq in (1, 2, 4, 5, 6, 8)]
     reader = signing_world.api("reader")
     assert reader.get("/api/v1/ledger/verify").json["intact"] is True
     with store.engine.begin() as connection:
-        first_hash = connection.execute(text("SELECT hash FROM ledger_records WHERE seq = 1")).scalar_one()
-        connection.execute(text("DELETE FROM ledger_records WHERE seq = 2"))
-        connection.execute(text("UPDATE ledger_chain_head SET last_seq = 1, last_hash = :h"), {"h": first_hash})
+        fourth_hash = connection.execute(text("SELECT hash FROM ledger_records WHERE seq = 4")).scalar_one()
+        connection.execute(text("DELETE FROM ledger_records WHERE seq > 4"))
+        connection.execute(text("UPDATE ledger_chain_head SET last_seq = 4, last_hash = :h"), {"h": fourth_hash})
     report = reader.get("/api/v1/ledger/verify").json
     assert report["intact"] is False
-    assert [(p["kind"], p["seq"], p["message_en"]) for p in report["problems"]] == [
-        ("changed", 1, "the chain head was moved back to record 1; record 2 was signed as the head"),
-        ("missing", 2, "record 2 was signed as the chain head but is gone: the chain was truncated after record 1"),
+    assert [(p["kind"], p["seq"], p["row"], p["message_en"]) for p in report["problems"]] == [
+        ("inserted", 0, f"document:{document['id']}",
+         f"document {document['id']} is in no record of the chain: it was added outside the service"),
+        ("inserted", 0, "signed_file:2", "signed file 2 is in no record of the chain: it was added outside the service"),
+        ("changed", 4, None, "the chain head was moved back to record 4; record 8 was signed as the head"),
+        ("missing", 5, None, "record 5 was signed as the chain head but is gone: the chain was truncated after record 4"),
+        ("missing", 6, None, "record 6 was signed as the chain head but is gone: the chain was truncated after record 4"),
+        ("missing", 7, None, "record 7 (at the end) was deleted"),
+        ("missing", 8, None, "record 8 was signed as the chain head but is gone: the chain was truncated after record 4"),
     ]

@@ -6,6 +6,7 @@ import hashlib
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import select
 
 from policies.keys import DigestAlgorithm, SignatureScheme
 from tests.support.documents import sample_decision, seal_png, signature_png
@@ -67,7 +68,15 @@ def test_register_approve_issue_verify_record_report(signing_world, pki):
 
     reader = signing_world.api("reader")
     chain = reader.get("/api/v1/ledger/verify").json
-    assert chain["intact"] is True and chain["records"] == 2
+    # 2 signatures and 6 covering records (ledger.covered): the registration; after approving, the document and
+    # its file; after issuing, the final number, the numbered document and its file.
+    assert chain["intact"] is True and chain["records"] == 8
+    from ledger.models import Record
+
+    with signing_world.app.extensions["kyso"].components.ledger.transaction() as db:
+        covers = [row.covers for row in db.scalars(select(Record).order_by(Record.seq))]
+    assert covers == [f"document:{document['id']}", None, f"document:{document['id']}", "signed_file:1", None,
+                      "number:1", f"document:{document['id']}", "signed_file:2"]
     records = reader.get(f"/api/v1/ledger/documents/{document['id']}/records").json["records"]
     assert [(r["purpose"], r["signature_kind"], r["event"]) for r in records] == [
         ("approve", "personal", "signed"), ("issue", "agency", "signed")]
