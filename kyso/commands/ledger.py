@@ -129,14 +129,16 @@ def seal_head(home, cover_existing):
             counts = cover_rows(store)
             click.echo(f"Đã ghi nhận / covered: {counts['document']} document(s), {counts['number']} number(s), "
                        f"{counts['signed_file']} signed file(s)")
-        seq, _ = chain_head(store)
+        seq, digest = chain_head(store)
         with store.transaction() as session:
             signed = session.get(SignedHeadRow, seq) is not None
-        if signed:
+        if signed and not uncovered:
             click.echo(f"Đầu chuỗi #{seq} đã được ký / head #{seq} is already sealed")
         else:
-            head = seal_current_head(store)
-            click.echo(f"Đã ký đầu chuỗi / sealed head #{head.seq} {head.hash}")
+            if not signed:  # (covering, when it appended records, signed their head already)
+                head = seal_current_head(store)
+                seq, digest = head.seq, head.hash
+            click.echo(f"Đã ký đầu chuỗi / sealed head #{seq} {digest}")
     except LedgerError as exc:
         raise _Unavailable(str(exc)) from exc
     finally:
