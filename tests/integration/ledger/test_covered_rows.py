@@ -161,6 +161,10 @@ def test_reserved_number_finalised_with_the_signature_is_covered(covered):
     seq, record_id = _covering(store, "number:2")
     _sql(store, "UPDATE ledger_number_reservations SET status = 'released', holder = NULL WHERE id = 2")
     report = verify_chain(store)
+    assert _problems(report) == [(ProblemKind.CHANGED, seq, "number:2")]
+    assert report.problems[0].en == f"final number 2 was changed after record {seq} ({record_id}) covered it"
+    _sql(store, "DELETE FROM ledger_number_reservations WHERE id = 2")
+    report = verify_chain(store)
     assert _problems(report) == [(ProblemKind.MISSING, seq, "number:2")]
     assert report.problems[0].en == f"final number 2 covered by record {seq} ({record_id}) was deleted"
 
