@@ -57,7 +57,8 @@ def monthly():
 
 
 @blueprint.get("/ledger/verify")
-@operation("Check the hash chain of the ledger: any changed, deleted, inserted or reordered record, and where",
+@operation("Check the hash chain of the ledger: any changed, deleted, inserted or reordered record, and where; "
+           "and any document, final number or signed file changed, deleted or added outside the chain (`row`)",
            tag="ledger", permission="ledger",
            responses={"200": json_response("the chain report (`intact` true or false)")})
 def verify_ledger():
