@@ -66,6 +66,9 @@ class ServiceSettings:
     # receipts (its PIN from KYSO_RECEIPT_PIN); receipts are unsigned without one.
     receipt_token: str | None = None
     cookie_secure: bool = False
+    # The PAdES level of issued documents (`[signer] level` of kyso.toml): B-LT at least (archives, issue 6);
+    # B-LTA adds a document timestamp over the validation data (ETSI EN 319 142-1, 5.4.3).
+    issue_level: str = "B-LT"
     default_language: str = "vi"
     trusted_proxies: int = 0
 
@@ -85,6 +88,7 @@ class ServiceSettings:
             "trust_roots",
             "intermediates",
             "receipt_token",
+            "issue_level",
         }
     )
 
@@ -113,6 +117,12 @@ class ServiceSettings:
         for name in ("mount_pki", "cookie_secure"):
             if name in mapping:
                 values[name] = _as_bool(name, mapping[name])
+        if "issue_level" in mapping:
+            level = str(mapping["issue_level"])
+            if level not in ("B-T", "B-LT", "B-LTA"):
+                raise ServiceConfigError(f"[signer] level ([service] issue_level): B-T, B-LT or B-LTA, got {level!r}")
+            # Issued documents are archived: never below B-LT.
+            values["issue_level"] = "B-LTA" if level == "B-LTA" else "B-LT"
         for name in ("tsa_url", "bridge_url", "receipt_token"):
             if name in mapping:
                 values[name] = str(mapping[name])
@@ -129,9 +139,11 @@ class ServiceSettings:
     @classmethod
     def from_home(cls, home) -> "ServiceSettings":
         """Settings from a `kyso.config.Home` (its kyso.toml and KYSO_SERVICE_* environment)."""
-        return cls.from_config(
-            home.section("service"), database_url=home.database_url(), pki_dir=str(home.pki_dir)
-        )
+        service = dict(home.section("service"))
+        level = home.section("signer").get("level")
+        if level is not None and "issue_level" not in service:
+            service["issue_level"] = level
+        return cls.from_config(service, database_url=home.database_url(), pki_dir=str(home.pki_dir))
 
     def with_changes(self, **changes: Any) -> "ServiceSettings":
         return replace(self, **changes)
