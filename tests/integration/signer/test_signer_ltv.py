@@ -73,3 +73,12 @@ def test_pyhanko_agrees_from_the_dss_alone(pki, environment, signature_stamp, se
             {"trust_roots": pki.trust_roots, "allow_fetching": False, "revocation_mode": "hard-fail"})
         status = validate_pdf_timestamp(embedded, validation_context=context)
         assert status.valid and status.intact and status.trusted, status
+
+
+@pytest.mark.integration
+def test_cms_lists_each_certificate_once(pki, environment, signature_stamp, seal_stamp):
+    pdf = _issued(pki, environment, signature_stamp, seal_stamp, PadesLevel.B_LT)
+    for embedded in PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures:
+        ders = [c.chosen.dump() for c in embedded.signed_data["certificates"]]
+        assert len(ders) == len(set(ders)), embedded.field_name
+        assert embedded.signer_cert.dump() in ders
