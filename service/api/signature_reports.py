@@ -158,7 +158,7 @@ def report_signature():
             document_id=document_id, purpose=purpose,
             note="reported by the token bridge's plugin endpoint / báo cáo từ cổng plugin của cầu nối ký số",
         )
-        (record,) = append_in(session, [entry], clock=runtime().clock)
+        (record,) = append_in(session, [entry], clock=runtime().clock, seal=runtime().components.ledger.head_seal)
         file_digest = hashlib.sha256(data).hexdigest()
         if session.scalar(select(SignedFile.id).where(SignedFile.digest == file_digest)) is None:
             session.add(SignedFile(document_id=document_id, digest=file_digest, size=len(data),
