@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 import shutil
+import time
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -267,7 +268,14 @@ def test_a_wrong_pin_says_so_and_uploads_nothing(pin_world, decision):
         f"bị khóa. / Wrong PIN for token '{label}': the token has recorded wrong PIN attempts; it will lock after a "
         f"few more.")}
     assert world.dms.uploads == []
+    # The bridge backs off after a failed login (1 s after the first): an immediate retry is told to wait,
+    # asks no PIN and uploads nothing.
     prompt.pins.append(Pin(TEST_USER_PIN))
+    assert world.call("SignApproved", world.document_frame("x.pdf")) == {"Status": 8, "Message": (
+        f"Sau 1 lần đăng nhập thất bại trên thiết bị '{label}', hãy thử lại sau 1 giây. / After 1 failed login(s) on "
+        f"token '{label}', the next attempt waits: try again in 1 seconds.")}
+    assert world.dms.uploads == [] and len(prompt.pins) == 1
+    time.sleep(1.2)  # past the back-off; not a timing assertion
     assert world.call("SignApproved", world.document_frame("x.pdf"))["Status"] == 0
     assert len(world.dms.uploads) == 1
 
