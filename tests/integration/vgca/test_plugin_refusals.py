@@ -251,6 +251,8 @@ def pin_world(tmp_path, pki, softhsm):
     consent, audit, prompt = ScriptedConsent(default=True), AuditLog(), ScriptedPinPrompt([])
     bridge = Bridge([softhsm.module], pin_prompt=prompt, consent=BatchConsent(consent), audit=audit)
     with contextlib.ExitStack() as stack:
+        # pulled out at the end: other tests of the run pick "the first personal certificate" of every token
+        stack.callback(softhsm.directory.unplug_token, label, parking=tmp_path / "pulled-out-at-end")
         world = start_vgca_world(stack, tmp_path, pki, bridge=bridge, consent=consent, audit=audit, pin_prompt=prompt,
                                  personal_certificate=certificate_id(provisioned.certificate))
         yield world, label, prompt
@@ -327,12 +329,17 @@ def test_an_expired_certificate_is_a_policy_refusal_before_any_consent(tmp_path,
     entity = pki.issue(f"vgca-{label}", profile="personal", attributes=PERSONAL_SUBJECT, key=key,
                        not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=2))
     token.write_certificate(entity.certificate, label="expired", key_id=b"\x0b")
+    session.close()
+    # pulled out at the end: other tests of the run pick "the first personal certificate" of every token
+    stack_outer = contextlib.ExitStack()
+    stack_outer.callback(softhsm.directory.unplug_token, label, parking=tmp_path / "pulled-out")
     consent, audit = ScriptedConsent(default=True), AuditLog()
     bridge = Bridge([softhsm.module], pin_prompt=RepeatingPinPrompt(TEST_USER_PIN), consent=BatchConsent(consent),
                     audit=audit)
     with contextlib.ExitStack() as stack:
         world = start_vgca_world(stack, tmp_path, pki, bridge=bridge, consent=consent, audit=audit,
                                  pin_prompt=bridge.pin_prompt, personal_certificate=certificate_id(entity.certificate))
+        stack.enter_context(stack_outer)
         world.dms.files["x.pdf"] = decision
         answer = world.call("SignApproved", world.document_frame("x.pdf"))
     assert answer["Status"] == 11, answer
