@@ -51,11 +51,13 @@ def append_many(store: Store, entries: Sequence[LedgerEntry], *, clock: Clock = 
         return append_in(connection, entries, clock=clock, seal=store.head_seal)
 
 
-def append_in(session: Session | Connection, entries: Sequence[LedgerEntry], *, clock: Clock = utc_now,
-              seal: HeadSeal | None = None) -> list[LedgerRecord]:
+def append_in(session: Session | Connection, entries: Sequence[LedgerEntry], *, seal: HeadSeal | None,
+              clock: Clock = utc_now) -> list[LedgerRecord]:
     """Append within the caller's session or connection (for a caller that must commit the records together
     with its own writes). Locks the chain head until that transaction commits or rolls back. With `seal` (the
-    store's `head_seal`), the new head is signed in the same transaction (ledger.seal)."""
+    store's `head_seal`), the new head is signed in the same transaction (ledger.seal). `seal` has no default
+    on purpose: a caller that forgot it would write records that no signed head covers (reported as
+    inserted by verify_chain), so each caller says which seal it uses, or None for an unsealed ledger."""
     if not entries:
         return []
     return append_contents_in(session, [lambda record_id, recorded_at, e=e: content_of(e, record_id=record_id,

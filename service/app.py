@@ -123,11 +123,11 @@ def _install_request_hooks(app: Flask, runtime: Runtime) -> None:
     def _bounded_identifiers(_endpoint, values):
         # Issue 9, item 11: /documents/<int:...> takes any integer; one beyond 64 bits is a precise 400
         # here, for every route at once, instead of an overflow deep in SQLite or PostgreSQL.
-        from service.api.payload import identifier
+        from service.api.payload import MAX_IDENTIFIER, identifier
 
         for name, value in (values or {}).items():
-            if isinstance(value, int) and name.endswith("_id"):
-                identifier(value, name)
+            if isinstance(value, int) and name.endswith("_id") and value > MAX_IDENTIFIER:
+                identifier(value, name)  # raises the precise 400 (0 stays a lookup that finds nothing)
 
     @app.after_request
     def _finish(response):

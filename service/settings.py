@@ -68,6 +68,9 @@ class ServiceSettings:
     # receipts (its PIN from KYSO_RECEIPT_PIN); receipts are unsigned without one.
     receipt_token: str | None = None
     cookie_secure: bool = False
+    # The PAdES level of issued documents (`[signer] level` of kyso.toml): B-LT at least (archives, issue 6);
+    # B-LTA adds a document timestamp over the validation data (ETSI EN 319 142-1, 5.4.3).
+    issue_level: str = "B-LT"
     default_language: str = "vi"
     trusted_proxies: int = 0
     # edxml.EdxmlSettings from the home's `[edxml]` table (package size limit, SHA-1 end date); None: defaults.
@@ -90,6 +93,7 @@ class ServiceSettings:
             "trust_roots",
             "intermediates",
             "receipt_token",
+            "issue_level",
         }
     )
 
@@ -118,6 +122,12 @@ class ServiceSettings:
         for name in ("mount_pki", "cookie_secure"):
             if name in mapping:
                 values[name] = _as_bool(name, mapping[name])
+        if "issue_level" in mapping:
+            level = str(mapping["issue_level"])
+            if level not in ("B-T", "B-LT", "B-LTA"):
+                raise ServiceConfigError(f"[signer] level ([service] issue_level): B-T, B-LT or B-LTA, got {level!r}")
+            # Issued documents are archived: never below B-LT.
+            values["issue_level"] = "B-LTA" if level == "B-LTA" else "B-LT"
         for name in ("tsa_url", "bridge_url", "receipt_token"):
             if name in mapping:
                 values[name] = str(mapping[name])
@@ -136,9 +146,11 @@ class ServiceSettings:
         """Settings from a `kyso.config.Home` (its kyso.toml and KYSO_SERVICE_* environment)."""
         from edxml import EdxmlSettings, SettingsError
 
-        settings = cls.from_config(
-            home.section("service"), database_url=home.database_url(), pki_dir=str(home.pki_dir)
-        )
+        service = dict(home.section("service"))
+        level = home.section("signer").get("level")
+        if level is not None and "issue_level" not in service:
+            service["issue_level"] = level
+        settings = cls.from_config(service, database_url=home.database_url(), pki_dir=str(home.pki_dir))
         try:
             return replace(settings, edxml=EdxmlSettings.from_config(home.section("edxml")))
         except SettingsError as exc:

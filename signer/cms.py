@@ -94,7 +94,15 @@ def verify_signature_value(certificate: x509.Certificate, signed_data: bytes, si
 
 
 def certificate_store(certificate: x509.Certificate, chain) -> SimpleCertificateStore:
-    return SimpleCertificateStore.from_certs([certificate, *chain])
+    """The other certificates of the CMS `certificates` set: pyHanko adds the signer's certificate itself, so
+    it is left out here, and each certificate is listed once (a DER SET OF holds no duplicates; issue 15)."""
+    seen = {certificate.dump()}
+    others = []
+    for item in chain:
+        if item.dump() not in seen:
+            seen.add(item.dump())
+            others.append(item)
+    return SimpleCertificateStore.from_certs(others)
 
 
 class KeySigner(Signer):

@@ -39,13 +39,21 @@ async def _dss_for_every_signature(pdf: bytes, context) -> bytes:
 
     reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     writer = IncrementalPdfFileWriter.from_reader(reader)
+    try:
+        existing = set(reader.root["/DSS"]["/VRI"].keys())
+    except (KeyError, TypeError):
+        existing = set()
     for embedded in reader.embedded_signatures:  # approval and issue signatures, document timestamps
         # the signer's (or, for a document timestamp, the TSA's) path, and its signature timestamp's path
         paths = await collect_validation_info(embedded, context)
         # ETSI EN 319 142-1, 5.4.2.3: the VRI key is the SHA-1 of the signature's /Contents bytes (padding
         # included), in upper-case hex. (pyHanko's own add_validation_info hashes the hex text instead.)
+        # A VRI entry already written is left as it is (rewriting it is a change strict validators refuse);
+        # the new data still goes into the DSS's common arrays.
+        identifier = DocumentSecurityStore.sig_content_identifier(embedded.pkcs7_content)
         DocumentSecurityStore.supply_dss_in_writer(
-            writer, embedded.pkcs7_content, paths=paths, validation_context=context)
+            writer, None if identifier in existing else embedded.pkcs7_content, paths=paths,
+            validation_context=context)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -352,13 +352,15 @@ def run_demo(home) -> None:
         story.done("created an API key for the document management system (shown once, stored hashed)")
         with _running(home, settings, authority, summary, base_url) as (service, bridge_url, app, audit):
             story.done(f"service on {service} (PKI at {service}/pki), token bridge on {bridge_url}")
-            _story_over_http(service, bridge_url, key, story, audit)
+            _story_over_http(service, bridge_url, key, story, audit, out_dir=home.path / "demo",
+                             issue_level=settings.issue_level)
     finally:
         authority.store.close()
     click.echo(f"kyso demo: all {story.steps} steps worked / mọi bước đều thành công.")
 
 
-def _story_over_http(service: str, bridge_url: str, key: str, story: Story, audit) -> None:
+def _story_over_http(service: str, bridge_url: str, key: str, story: Story, audit, *, out_dir,
+                     issue_level: str = "B-LT") -> None:
     import hashlib
 
     headers = {"Authorization": f"Bearer {key}"}
@@ -383,16 +385,20 @@ def _story_over_http(service: str, bridge_url: str, key: str, story: Story, audi
     issued = _sign(service, bridge_url, key, seal, story, kind="issue", document_id=document["id"],
                    seal_image=base64.b64encode(seal_png()).decode(), series="QĐ-UBND")
     story.done(f"issued (ký phát hành) with the seal: number {issued['number']['notation']} on "
-               f"{issued['number']['issued_on']}, PAdES B-LT, {issued['signature_report']['indication']}")
+               f"{issued['number']['issued_on']}, PAdES {issue_level}, {issued['signature_report']['indication']}")
     story.note(f"the bridge saw only digests: {len(audit.records())} audited signature request(s)")
 
     signed = _call("GET", f"{service}/api/v1/documents/{document['id']}/file", headers=headers).content
+    # Kept for receivers to check offline once the demo's PKI has stopped: kyso verify --offline FILE.
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "issued.pdf").write_bytes(signed)
     verified = _call("POST", f"{service}/api/v1/validations?lang=vi", headers={**headers, "Content-Type": "application/pdf"},
                      data=signed).json()["files"][0]
     if verified["indication"] != "TOTAL_PASSED":
         raise DemoFailed(f"the signed document verified as {verified['indication']}")
     kinds = ", ".join(f"{s['kind']} ({s['signer']['common_name']})" for s in verified["signatures"])
     story.done(f"verified the signed document: {verified['indication']} — {kinds}")
+    story.note(f"saved as {out_dir / 'issued.pdf'} (check it offline: kyso verify --offline {out_dir / 'issued.pdf'})")
 
     _edxml_story(service, bridge_url, headers, seal, document["id"], story)
 

@@ -512,6 +512,10 @@ def _from_bridge_error(error) -> PluginError:
         "pin_incorrect": PluginStatus.PIN_INCORRECT,
         "pin_final_try_not_confirmed": PluginStatus.PIN_INCORRECT,
         "pin_locked": PluginStatus.PIN_LOCKED,
+        # The bridge's back-off after wrong PINs and a refused environment PIN are wrong-PIN answers too; their
+        # message says how long to wait / that the PIN must be typed.
+        "pin_backoff": PluginStatus.PIN_INCORRECT,
+        "pin_env_rejected": PluginStatus.PIN_INCORRECT,
         "token_not_present": PluginStatus.TOKEN_NOT_PRESENT,
         "module_unavailable": PluginStatus.TOKEN_NOT_PRESENT,
         "certificate_not_found": PluginStatus.TOKEN_NOT_PRESENT,

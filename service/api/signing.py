@@ -43,7 +43,7 @@ PREPARE_SCHEMA = {
         "kind": {"type": "string", "enum": list(KINDS)},
         "certificate": {"type": "string", "format": "byte", "description": "signer certificate, DER base64"},
         "chain": {"type": "array", "items": {"type": "string", "format": "byte"}},
-        "level": {"type": "string", "enum": list(LEVELS), "description": "B-T by default; issue: B-LT at least"},
+        "level": {"type": "string", "enum": list(LEVELS), "description": "B-T by default; issue: [signer] level of kyso.toml, B-LT at least (B-LTA when configured)"},
         "agency_code": {"type": "string", "description": "for an uploaded document"},
         "signature_image": {"type": "string", "format": "byte",
                             "description": "approve: blue PNG; default: the holder's stored image"},
@@ -87,10 +87,11 @@ def _parse_prepare(principal) -> SessionRequest:
     chain = tuple(parse_certificate(payload.base64_bytes({"chain": v}, "chain"), "chain") for v in chain_values)
     components = runtime().components
     chain = chain or components.chain_for(certificate)
-    level = payload.choice(data, "level", LEVELS, default="B-LT" if kind == "issue" else "B-T")
+    issue_level = runtime().settings.issue_level  # [signer] level: B-LT, or B-LTA when configured
+    level = payload.choice(data, "level", LEVELS, default=issue_level if kind == "issue" else "B-T")
     if kind == "issue" and level == "B-T":
         # Issue 6: B-LT for issued documents (they are archived; the first VGCA chain expires in 2030).
-        level = "B-LT"
+        level = issue_level
     document = None
     fields: dict = {}
     if data.get("document_id") is not None:

@@ -55,3 +55,43 @@ def test_demo_runs_twice(tmp_path):
     assert "reused token 'demo-leader'" in second.stdout and "reused the roster" in second.stdout
     assert "number 02/QĐ-UBND" in second.stdout
     assert "ledger chain intact: 36 records" in second.stdout
+
+
+def test_the_demo_document_verifies_offline_once_the_pki_has_stopped(tmp_path):
+    """Issue 15: the issued document carries everything needed for both signatures; after the demo (its PKI
+    and service stopped) `kyso verify --offline` with the demo home trusts the demo root by default, and
+    pdfsig -no-ocsp trusts both signatures."""
+    import json
+    import shutil
+
+    home = tmp_path / "kyso-home"
+    done = run_demo(home, free_port())
+    assert done.returncode == 0, done.stdout + done.stderr
+    issued = home / "demo" / "issued.pdf"
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("KYSO_")}
+    environment["KYSO_HOME"] = str(home)
+    verified = subprocess.run([str(KYSO), "verify", "--offline", "--format", "json", str(issued)], env=environment,
+                              capture_output=True, text=True, timeout=120)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    (entry,) = json.loads(verified.stdout)["files"]
+    assert entry["indication"] == "TOTAL_PASSED"
+    assert [(s["kind"], s["indication"]) for s in entry["signatures"]] == [
+        ("personal", "TOTAL_PASSED"), ("agency", "TOTAL_PASSED")]
+    assert {s["trust_anchor"] for s in entry["signatures"]} == {
+        "Co quan chung thuc so chuyen dung Chinh phu (Demo RootCA)"}
+
+    if not (shutil.which("pdfsig") and shutil.which("certutil") and shutil.which("crlutil")):
+        pytest.skip("pdfsig / NSS tools not installed")
+    nss = f"sql:{tmp_path / 'nss'}"
+    (tmp_path / "nss").mkdir()
+    pki = home / "pki"
+    for command in (["certutil", "-N", "-d", nss, "--empty-password"],
+                    ["certutil", "-A", "-d", nss, "-n", "root", "-t", "C,C,C", "-i", str(pki / "root.crt")],
+                    ["certutil", "-A", "-d", nss, "-n", "gov", "-t", ",,", "-i", str(pki / "gov.crt")],
+                    ["crlutil", "-I", "-d", nss, "-i", str(pki / "root.crl"), "-B"],
+                    ["crlutil", "-I", "-d", nss, "-i", str(pki / "gov.crl"), "-B"]):
+        subprocess.run(command, check=True, capture_output=True)
+    judged = subprocess.run(["pdfsig", "-nssdir", nss, "-no-ocsp", str(issued)], capture_output=True, text=True,
+                            timeout=120).stdout
+    assert judged.count("Signature Validation: Signature is Valid.") == 2, judged
+    assert judged.count("Certificate Validation: Certificate is Trusted.") == 2, judged

@@ -73,3 +73,36 @@ def test_pyhanko_agrees_from_the_dss_alone(pki, environment, signature_stamp, se
             {"trust_roots": pki.trust_roots, "allow_fetching": False, "revocation_mode": "hard-fail"})
         status = validate_pdf_timestamp(embedded, validation_context=context)
         assert status.valid and status.intact and status.trusted, status
+
+
+@pytest.mark.integration
+def test_cms_lists_each_certificate_once(pki, environment, signature_stamp, seal_stamp):
+    pdf = _issued(pki, environment, signature_stamp, seal_stamp, PadesLevel.B_LT)
+    for embedded in PdfFileReader(io.BytesIO(pdf)).embedded_regular_signatures:
+        ders = [c.chosen.dump() for c in embedded.signed_data["certificates"]]
+        assert len(ders) == len(set(ders)), embedded.field_name
+        assert embedded.signer_cert.dump() in ders
+
+
+@pytest.mark.integration
+def test_b_lta_signatures_pass_on_the_archive_timestamp_after_the_signers_certificates_expired(
+        pki, environment, signature_stamp, seal_stamp):
+    """ETSI EN 319 102-1, 5.6 (validation of an archival form): at a moment after the leader's and the seal's
+    certificates have expired, offline, both signatures are judged at the time the document timestamp proves
+    they existed, from the validation data the document carries: TOTAL_PASSED. The document timestamp itself
+    is then judged at that moment, and the OCSP response for its TSA (from signing time) is no longer fresh:
+    INDETERMINATE / TRY_LATER, as ETSI requires; an archive stays provable by adding a new document timestamp
+    with fresh validation data before that happens (B-LTA renewal, not built yet)."""
+    import datetime as dt
+
+    pdf = _issued(pki, environment, signature_stamp, seal_stamp, PadesLevel.B_LTA)
+    expiries = [pki.entity(name).certificate.not_valid_after for name in ("official_rsa", "agency_ec")]
+    later = max(expiries) + dt.timedelta(days=1)
+    assert later < pki.entity("tsa").certificate.not_valid_after  # the archive timestamp's TSA is still valid
+    settings = ValidationSettings(explicit_roots=(("test-root", pki.root.certificate),), offline=True, at=later)
+    with Verifier(settings) as verifier:
+        report = verifier.verify_pdf(pdf, path="issued-B-LTA.pdf")
+    judged = [(s.kind, s.indication, s.sub_indication and s.sub_indication.value) for s in report.signatures]
+    assert judged == [(ReportKind.PERSONAL, Indication.TOTAL_PASSED, None),
+                      (ReportKind.AGENCY, Indication.TOTAL_PASSED, None),
+                      (ReportKind.TIMESTAMP, Indication.INDETERMINATE, "TRY_LATER")], report.to_json()

@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import json
 import shutil
+import time
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -250,6 +251,8 @@ def pin_world(tmp_path, pki, softhsm):
     consent, audit, prompt = ScriptedConsent(default=True), AuditLog(), ScriptedPinPrompt([])
     bridge = Bridge([softhsm.module], pin_prompt=prompt, consent=BatchConsent(consent), audit=audit)
     with contextlib.ExitStack() as stack:
+        # pulled out at the end: other tests of the run pick "the first personal certificate" of every token
+        stack.callback(softhsm.directory.unplug_token, label, parking=tmp_path / "pulled-out-at-end")
         world = start_vgca_world(stack, tmp_path, pki, bridge=bridge, consent=consent, audit=audit, pin_prompt=prompt,
                                  personal_certificate=certificate_id(provisioned.certificate))
         yield world, label, prompt
@@ -267,7 +270,14 @@ def test_a_wrong_pin_says_so_and_uploads_nothing(pin_world, decision):
         f"bị khóa. / Wrong PIN for token '{label}': the token has recorded wrong PIN attempts; it will lock after a "
         f"few more.")}
     assert world.dms.uploads == []
+    # The bridge backs off after a failed login (1 s after the first): an immediate retry is told to wait,
+    # asks no PIN and uploads nothing.
     prompt.pins.append(Pin(TEST_USER_PIN))
+    assert world.call("SignApproved", world.document_frame("x.pdf")) == {"Status": 8, "Message": (
+        f"Sau 1 lần đăng nhập thất bại trên thiết bị '{label}', hãy thử lại sau 1 giây. / After 1 failed login(s) on "
+        f"token '{label}', the next attempt waits: try again in 1 seconds.")}
+    assert world.dms.uploads == [] and len(prompt.pins) == 1
+    time.sleep(1.2)  # past the back-off; not a timing assertion
     assert world.call("SignApproved", world.document_frame("x.pdf"))["Status"] == 0
     assert len(world.dms.uploads) == 1
 
@@ -319,12 +329,17 @@ def test_an_expired_certificate_is_a_policy_refusal_before_any_consent(tmp_path,
     entity = pki.issue(f"vgca-{label}", profile="personal", attributes=PERSONAL_SUBJECT, key=key,
                        not_before=now - dt.timedelta(days=400), not_after=now - dt.timedelta(days=2))
     token.write_certificate(entity.certificate, label="expired", key_id=b"\x0b")
+    session.close()
+    # pulled out at the end: other tests of the run pick "the first personal certificate" of every token
+    stack_outer = contextlib.ExitStack()
+    stack_outer.callback(softhsm.directory.unplug_token, label, parking=tmp_path / "pulled-out")
     consent, audit = ScriptedConsent(default=True), AuditLog()
     bridge = Bridge([softhsm.module], pin_prompt=RepeatingPinPrompt(TEST_USER_PIN), consent=BatchConsent(consent),
                     audit=audit)
     with contextlib.ExitStack() as stack:
         world = start_vgca_world(stack, tmp_path, pki, bridge=bridge, consent=consent, audit=audit,
                                  pin_prompt=bridge.pin_prompt, personal_certificate=certificate_id(entity.certificate))
+        stack.enter_context(stack_outer)
         world.dms.files["x.pdf"] = decision
         answer = world.call("SignApproved", world.document_frame("x.pdf"))
     assert answer["Status"] == 11, answer
