@@ -36,6 +36,7 @@ from policies.anchors import fingerprint
 from policies.identity import HolderKind, parse_identity
 from verifier import FileReport, Indication, Message, Modifications, SignatureKind, SignatureReport, SubIndication
 from verifier.report import Severity, TimeSource
+from verifier.signature import decide
 
 DS = {"ds": DSIG_NAMESPACE}
 ENVELOPED = "http://www.w3.org/2000/09/xmldsig#enveloped-signature"
@@ -149,7 +150,7 @@ def _verify_tree(root, *, verifier, settings: EdxmlSettings, path: str, now: dat
         messages.append(_msg(
             "package.not-agency", "the package is not signed with an agency (organisation) certificate",
             "gói tin không được ký bằng chứng thư số của cơ quan, tổ chức", Severity.WARNING))
-    indication, sub = _decide(candidates)
+    indication, sub = decide(candidates)
     if indication is Indication.TOTAL_PASSED:
         messages.insert(0, _msg("package.valid", "the package signature is valid", "chữ ký số gói tin hợp lệ",
                                 Severity.INFO))
@@ -205,16 +206,6 @@ def _package_report(path: str, signature: SignatureReport, package: Package,
              for a in attachments if a.indication is indication), None) or (
             SubIndication.SIG_CONSTRAINTS_FAILURE if indication is Indication.TOTAL_FAILED else SubIndication.NO_POE)
     return PackageReport(path, indication, sub, signature, package, attachments, messages, serial)
-
-
-def _decide(candidates):
-    for indication, sub in candidates:
-        if indication is Indication.TOTAL_FAILED:
-            return indication, sub
-    for indication, sub in candidates:
-        if indication is Indication.INDETERMINATE:
-            return indication, sub
-    return Indication.TOTAL_PASSED, None
 
 
 def _check_structure(root, signatures) -> Message | None:
